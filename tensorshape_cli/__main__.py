@@ -1,0 +1,3 @@
+from tensorshape_cli.cli import main
+
+main()

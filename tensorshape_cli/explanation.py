@@ -1,0 +1,130 @@
+"""The data model between operations and renderers: plain data, no torch, no rich.
+
+An op fills an Explanation; a renderer turns it into text. JSON output is
+`Explanation.to_dict()` plus `schema_version`, documented in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# Marks the place where values were left out (as torch's printing puts "...").
+ELLIPSIS = "..."
+
+
+@dataclass
+class TensorInfo:
+    shape: list[int]
+    dtype: str
+    stride: list[int]
+    contiguous: bool
+    # Nested lists of numbers; None when elided (too many, or a shape-only tensor).
+    values: Any | None = None
+    # min/max/mean/std/nan/inf of elided values; None when values are shown or unknown.
+    summary: dict[str, float | int | None] | None = None
+    # First and last items per dimension, with ELLIPSIS where items were left out.
+    # Only set when values is None and the tensor has data; renderers show it.
+    preview: Any | None = None
+    # Dimensions an operation added, stretched or removed: renderers highlight them.
+    marked: list[int] = field(default_factory=list)
+    meta: bool = False
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "shape": self.shape,
+            "dtype": self.dtype,
+            "stride": self.stride,
+            "contiguous": self.contiguous,
+            "values": self.values,
+        }
+        if self.summary is not None:
+            d["summary"] = self.summary
+        return d
+
+
+@dataclass
+class Table:
+    """A small grid a step can carry (a broadcasting alignment, a rule per dimension)."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Step:
+    title: str
+    code: str
+    tensor: TensorInfo | None = None
+    note: str = ""
+    table: Table | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "code": self.code,
+            "tensor": self.tensor.to_dict() if self.tensor else None,
+            "note": self.note,
+            "table": asdict(self.table) if self.table else None,
+        }
+
+
+@dataclass
+class Check:
+    label: str
+    expression: str
+    manual: float | int | bool | None
+    torch: float | int | bool | None
+    ok: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class OpError:
+    kind: str
+    message: str
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Explanation:
+    op: str
+    call: str
+    inputs: dict[str, TensorInfo] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    result: TensorInfo | None = None
+    error: OpError | None = None
+    title: str = ""
+    # The tshape command line that produces this explanation, when it is not the one typed.
+    command: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "op": self.op,
+            "call": self.call,
+            "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
+            "steps": [s.to_dict() for s in self.steps],
+            "checks": [c.to_dict() for c in self.checks],
+            "result": self.result.to_dict() if self.result else None,
+            "error": self.error.to_dict() if self.error else None,
+        }

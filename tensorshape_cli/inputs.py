@@ -1,0 +1,370 @@
+"""TENSOR text → torch.Tensor: literals, constructors, files and stdin, with limits.
+
+Every failure is an InputError (exit 2) whose message names the argument and the
+place that is wrong. Limits are checked before torch allocates anything; user text is
+never evaluated (JSON first, then a whitelist walk over `ast`).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tensorshape_cli import settings
+from tensorshape_cli.errors import InputError
+from tensorshape_cli.messages import t
+from tensorshape_cli.text import fmt_count, fmt_shape
+
+if TYPE_CHECKING:
+    import torch
+
+MAX_DEPTH = 32  # torch itself allows few more dimensions, and no one reads deeper
+MAX_PY_LITERAL_CHARS = 2_000_000  # the ast fallback is ~20x slower than json
+MAX_FILE_BYTES = 512 * 1024 * 1024
+JSON_SUFFIXES = (".json",)
+DTYPES = (
+    "bool", "uint8", "int8", "int16", "int32", "int64",
+    "float16", "bfloat16", "float32", "float64",
+)  # fmt: skip
+CONSTRUCTORS = ("zeros", "ones", "arange", "rand", "randn", "eye", "shape")
+_CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9.]*)\s*\((.*)\)\s*$", re.DOTALL)
+_PY_NAMES: dict[str, float | bool] = {
+    "nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf,
+    "True": True, "False": False, "true": True, "false": False,
+}  # fmt: skip
+
+
+def torch_dtype(name: str | None) -> torch.dtype | None:
+    import torch
+
+    if name is None:
+        return None
+    if name not in DTYPES:
+        raise InputError(t("input.dtype", name=name, known=", ".join(DTYPES)))
+    dtype: torch.dtype = getattr(torch, name)
+    return dtype
+
+
+class StdinReader:
+    """Standard input may be read once per command: `-` twice is an error, not a hang."""
+
+    def __init__(self, read: Callable[[], str] | None = None) -> None:
+        self._read = read or sys.stdin.read
+        self._used = False
+
+    def read(self, name: str) -> str:
+        if self._used:
+            raise InputError(t("input.stdin_twice", name=name))
+        self._used = True
+        if sys.stdin is None or (self._read == sys.stdin.read and sys.stdin.isatty()):
+            raise InputError(t("input.stdin_tty", name=name))
+        text = self._read()
+        if not text.strip():
+            raise InputError(t("input.stdin_empty", name=name))
+        return text
+
+
+def load_tensor(text: str, name: str, stdin: StdinReader | None = None) -> torch.Tensor:
+    """Read one TENSOR argument; `name` is how messages refer to it (x, weights, ...)."""
+    spec = text.strip()
+    if spec == "-":
+        return parse_text((stdin or StdinReader()).read(name), name, source=t("input.stdin"))
+    if spec.startswith("@") or spec.lower().endswith(JSON_SUFFIXES):
+        path = Path(spec[1:] if spec.startswith("@") else spec).expanduser()
+        return parse_text(read_text_file(path, name), name, source=str(path))
+    return parse_text(spec, name)
+
+
+def read_text_file(path: Path, name: str) -> str:
+    try:
+        if path.is_dir():
+            raise InputError(t("input.file_is_dir", name=name, path=path))
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                t("input.file_too_big", name=name, path=path, size=fmt_count(size),
+                  limit=fmt_count(MAX_FILE_BYTES))
+            )  # fmt: skip
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(t("input.file_missing", name=name, path=path)) from None
+    except PermissionError:
+        raise InputError(t("input.file_denied", name=name, path=path)) from None
+    except OSError as e:
+        raise InputError(t("input.file_error", name=name, path=path, error=e.strerror)) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(t("input.file_binary", name=name, path=path, pos=e.start)) from None
+    if not text.strip():
+        raise InputError(t("input.file_empty", name=name, path=path))
+    return text
+
+
+def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
+    """A literal or a constructor, from the command line, a file or stdin."""
+    where = f"{name} ({source})" if source else name
+    spec = text.strip()
+    if not spec:
+        raise InputError(t("input.empty", name=where))
+    match = _CONSTRUCTOR.match(spec)
+    if match and not spec.startswith(("[", "(")):
+        return construct(match.group(1), match.group(2), where)
+    if spec[0] in "[(-+.0123456789" or spec in _PY_NAMES or spec.startswith(("N", "I")):
+        return tensor_from_value(parse_literal(spec, where), where)
+    hint = t("input.hint_at") if Path(spec).is_file() else ""
+    raise InputError(t("input.unknown", name=where, text=_clip(spec), hint=hint))
+
+
+def parse_literal(spec: str, where: str) -> Any:
+    """Nested lists of numbers from JSON or Python-style text (never evaluated)."""
+    _check_leading_depth(spec, where)
+    try:
+        value = json.loads(spec)
+    except RecursionError:
+        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
+    except ValueError:
+        value = _python_literal(spec, where)
+    return value
+
+
+def tensor_from_value(value: Any, where: str) -> torch.Tensor:
+    import torch
+
+    s = settings.current()
+    shape = _leading_shape(value, where)
+    numel = math.prod(shape)
+    if numel > s.max_elements:
+        raise InputError(
+            t("input.too_many", name=where, shape=fmt_shape(shape), numel=fmt_count(numel),
+              limit=fmt_count(s.max_elements))
+        )  # fmt: skip
+    dtype = torch_dtype(s.dtype)
+    try:
+        tensor = torch.tensor(value, dtype=dtype)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as e:
+        raise InputError(_explain_bad_value(value, where) or f"{where}: {_first_line(e)}") from None
+    return tensor
+
+
+def _check_leading_depth(spec: str, where: str) -> None:
+    # `[[[[…` 100,000 deep must fail fast, before any parser recurses into it.
+    head = spec[: MAX_DEPTH * 4 + 8]
+    depth = len(head) - len(head.lstrip("[( \t\r\n"))
+    if sum(1 for c in head[:depth] if c in "[(") > MAX_DEPTH:
+        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
+
+
+def _leading_shape(value: Any, where: str) -> list[int]:
+    shape: list[int] = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if len(shape) > MAX_DEPTH:
+            raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
+        if not value:
+            break
+        value = value[0]
+    return shape
+
+
+def _python_literal(spec: str, where: str) -> Any:
+    if len(spec) > MAX_PY_LITERAL_CHARS:
+        raise InputError(
+            t("input.py_too_long", name=where, size=fmt_count(len(spec)),
+              limit=fmt_count(MAX_PY_LITERAL_CHARS))
+        )  # fmt: skip
+    try:
+        tree = ast.parse(spec, mode="eval")
+    except SyntaxError as e:
+        col = e.offset or 0
+        raise InputError(
+            t("input.syntax", name=where, col=col, error=e.msg, near=_near(spec, col))
+        ) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
+    return _literal_node(tree.body, spec, where, 0)
+
+
+def _literal_node(node: ast.expr, spec: str, where: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [_literal_node(e, spec, where, depth + 1) for e in node.elts]
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool)):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in _PY_NAMES:
+        return _PY_NAMES[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _literal_node(node.operand, spec, where, depth + 1)
+        if isinstance(inner, (int, float)) and not isinstance(inner, list):
+            return -inner if isinstance(node.op, ast.USub) else inner
+    col = getattr(node, "col_offset", 0) + 1
+    snippet = ast.get_source_segment(spec, node) or type(node).__name__
+    raise InputError(t("input.not_number", name=where, col=col, text=_clip(snippet, 30)))
+
+
+def _explain_bad_value(value: Any, where: str) -> str | None:
+    """Why torch.tensor refused `value`: the first ragged row or foreign element."""
+    expected = _leading_shape(value, where)
+
+    def walk(v: Any, index: tuple[int, ...]) -> str | None:
+        depth = len(index)
+        at = ",".join(str(i) for i in index)
+        if depth < len(expected):
+            if not isinstance(v, list):
+                return t("input.expected_list", name=where, index=at, size=expected[depth])
+            if len(v) != expected[depth]:
+                return t("input.ragged", name=where, index=at, count=len(v),
+                         expected=expected[depth])  # fmt: skip
+            for i, item in enumerate(v):
+                found = walk(item, (*index, i))
+                if found:
+                    return found
+            return None
+        if isinstance(v, list):
+            return t("input.too_nested", name=where, index=at)
+        if isinstance(v, bool) or isinstance(v, float):
+            return None
+        if isinstance(v, int):
+            if not -(2**63) <= v < 2**64:
+                return t("input.int_overflow", name=where, index=at, value=_clip(str(v), 24))
+            return None
+        return t("input.not_a_number", name=where, index=at, text=_clip(json.dumps(v), 24))
+
+    return walk(value, ())
+
+
+def construct(func: str, args_text: str, where: str) -> torch.Tensor:
+    """zeros(2, 3), arange(1, 13), rand(2, 3), eye(3), shape(1000000, 1000000), ..."""
+    import torch
+
+    func = func.removeprefix("torch.")
+    if func not in CONSTRUCTORS:
+        close = difflib.get_close_matches(func, CONSTRUCTORS, n=1)
+        hint = t("input.did_you_mean", name=close[0]) if close else ""
+        raise InputError(
+            t("input.constructor", name=where, func=func, known=", ".join(CONSTRUCTORS), hint=hint)
+        )
+    args = _constructor_args(func, args_text, where)
+    s = settings.current()
+    meta = func == "shape" or s.meta
+    if func == "arange":
+        sizes = [_arange_length(args, where)]
+    elif func == "eye":
+        sizes = [int(a) for a in args] * (2 if len(args) == 1 else 1)
+    else:
+        sizes = [int(a) for a in args]
+    numel = math.prod(sizes)
+    if not meta and numel > s.max_elements:
+        raise InputError(
+            t("input.constructor_too_many", name=where, call=f"{func}({args_text.strip()})",
+              numel=fmt_count(numel), limit=fmt_count(s.max_elements))
+        )  # fmt: skip
+    dtype = torch_dtype(s.dtype)
+    device = "meta" if meta else "cpu"
+    try:
+        if func == "shape":
+            return torch.empty(sizes, dtype=dtype, device="meta")
+        if func == "arange":
+            return torch.arange(*args, dtype=dtype, device=device)
+        if func == "eye":
+            return torch.eye(*sizes, dtype=dtype, device=device)
+        if func in ("rand", "randn"):
+            gen = None if meta else _generator()
+            maker = torch.rand if func == "rand" else torch.randn
+            return maker(sizes, dtype=dtype, device=device, generator=gen)
+        maker = torch.zeros if func == "zeros" else torch.ones
+        return maker(sizes, dtype=dtype, device=device)
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise InputError(f"{where}: {func}({args_text.strip()}): {_first_line(e)}") from None
+
+
+def _generator() -> torch.Generator:
+    import torch
+
+    s = settings.current()
+    if s.generator is None:
+        s.generator = torch.Generator()
+        if s.seed is None:
+            s.generator.seed()
+        else:
+            s.generator.manual_seed(s.seed)
+    return s.generator
+
+
+def _constructor_args(func: str, text: str, where: str) -> list[int | float]:
+    inner = text.strip()
+    # zeros((2, 3)) and zeros([2, 3]) mean zeros(2, 3), as in torch.
+    if len(inner) >= 2 and inner[0] + inner[-1] in ("()", "[]"):
+        inner = inner[1:-1]
+    parts = [p.strip() for p in inner.split(",") if p.strip()]
+    args: list[int | float] = []
+    for part in parts:
+        try:
+            args.append(int(part))
+        except ValueError:
+            try:
+                number = float(part)
+            except ValueError:
+                raise InputError(t("input.constructor_arg", name=where, func=func,
+                                   arg=_clip(part, 20))) from None  # fmt: skip
+            if func != "arange" or not math.isfinite(number):
+                raise InputError(t("input.constructor_arg", name=where, func=func,
+                                   arg=_clip(part, 20))) from None  # fmt: skip
+            args.append(number)
+    if func == "arange":
+        if not 1 <= len(args) <= 3:
+            raise InputError(t("input.arange_args", name=where))
+    elif func == "eye":
+        if not 1 <= len(args) <= 2:
+            raise InputError(t("input.eye_args", name=where))
+    if len(args) > MAX_DEPTH:
+        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
+    if func != "arange" and any(a < 0 for a in args):
+        raise InputError(t("input.negative_size", name=where, func=func))
+    return args
+
+
+def _arange_length(args: list[int | float], where: str) -> int:
+    start, end, step = (0, args[0], 1) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else 1)
+    if step == 0:
+        raise InputError(t("input.arange_step", name=where))
+    return max(0, math.ceil((end - start) / step))
+
+
+def parse_shape(text: str, what: str = "--shape") -> list[int]:
+    """`3,-1`, `(3, -1)`, `[3, -1]` or `3 -1` → [3, -1]."""
+    inner = text.strip()
+    if len(inner) >= 2 and inner[0] + inner[-1] in ("()", "[]"):
+        inner = inner[1:-1]
+    parts = [p for p in re.split(r"[\s,]+", inner) if p]
+    values: list[int] = []
+    for part in parts:
+        try:
+            values.append(int(part))
+        except ValueError:
+            raise InputError(t("input.shape", what=what, text=_clip(text), part=_clip(part, 20))) from None
+    if len(values) > MAX_DEPTH:
+        raise InputError(t("input.too_deep", name=what, limit=MAX_DEPTH))
+    return values
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _near(spec: str, col: int) -> str:
+    start = max(0, col - 10)
+    return _clip(spec[start : col + 10], 24)
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -1,0 +1,67 @@
+"""Helpers shared by ops: torch's errors as OpErrors, hand sums, tolerant comparisons."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tensorshape_cli.explanation import Check, OpError
+from tensorshape_cli.messages import t
+from tensorshape_cli.text import fmt_num
+
+if TYPE_CHECKING:
+    import torch
+
+MAX_TERMS_SHOWN = 6
+
+
+def torch_error(e: BaseException) -> OpError:
+    """An error torch raised that no rule of ours explains: its own words, first line."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return OpError(kind="torch_error", message=text, hint=t("error.torch_hint"))
+
+
+def written_sum(pairs: Sequence[tuple[object, object]], tail: object | None = None) -> str:
+    """'1*1 + 5*3 + 9*5' (+ bias), eliding the middle of long sums."""
+    terms = [f"{fmt_num(a)}*{fmt_num(b)}" for a, b in pairs]
+    if len(terms) > MAX_TERMS_SHOWN:
+        hidden = len(terms) - MAX_TERMS_SHOWN + 1
+        terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
+    text = " + ".join(terms)
+    if tail is not None:
+        text += f" + {fmt_num(tail)}"
+    return text
+
+
+def agrees(manual: float, computed: float, magnitude: float, n_terms: int, eps: float) -> bool:
+    """Does a hand sum in float64 agree with torch's, within the rounding torch may do?
+
+    A sum of n products in a type with machine epsilon eps can be off by about
+    n * eps * sum(|terms|); exact dtypes (ints, bools) have eps 0 and must match exactly.
+    """
+    if math.isnan(manual) or math.isnan(computed):
+        return math.isnan(manual) and math.isnan(computed)
+    if math.isinf(manual) or math.isinf(computed):
+        return manual == computed
+    return abs(manual - computed) <= (n_terms + 1) * eps * magnitude + 1e-12
+
+
+def eps_of(dtype_name: str) -> float:
+    return {"float16": 9.8e-4, "bfloat16": 7.9e-3, "float32": 1.2e-7, "float64": 2.3e-16}.get(
+        dtype_name, 0.0
+    )
+
+
+def storage_note(x: torch.Tensor, y: torch.Tensor) -> str:
+    """Whether y shares x's memory, read from torch (not assumed from the op's name)."""
+    if x.device.type == "meta":
+        return t("storage.meta")
+    if y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+        return t("storage.shared")
+    return t("storage.copied")
+
+
+def skipped_check() -> Check:
+    """A shape-only (meta) tensor has no values: say the value checks were skipped."""
+    return Check(t("check.skipped.label"), t("check.skipped"), None, None, True)

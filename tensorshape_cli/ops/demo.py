@@ -1,0 +1,34 @@
+"""The notebook's walk-through, replayed on its own values, in its order."""
+
+from __future__ import annotations
+
+from tensorshape_cli.explanation import Explanation
+from tensorshape_cli.ops import linear, unsqueeze, view, weighted
+
+# The notebook's own command lines, shown above each part of the demo.
+COMMANDS = (
+    'tshape unsqueeze "[1, 2, 3]"',
+    'tshape unsqueeze "[[1, 2], [3, 4]]"',
+    'tshape view "[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]" --shape 3,1,-1',
+    "tshape weighted",
+    "tshape linear",
+    'tshape linear "[[[0.5, 0.6, 0.7], [0.8, 0.9, 1.0]]]" --weight "[[1, 0, 0], [0, 1, 0]]" --bias "[0.1, 0.2]"',
+)
+
+
+def explain() -> list[Explanation]:
+    import torch
+
+    weights = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    x, w, b = linear.notebook_inputs()
+    parts = [
+        unsqueeze.explain(torch.tensor([1, 2, 3])),
+        unsqueeze.explain(torch.tensor([[1, 2], [3, 4]])),
+        view.explain(weights, [3, 1, -1]),
+        weighted.explain(*weighted.prepare(None, None)),
+        linear.explain(x, w, b),
+        linear.explain(x.unsqueeze(0), torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), b),
+    ]
+    for part, command in zip(parts, COMMANDS, strict=True):
+        part.command = command
+    return parts

@@ -1,0 +1,71 @@
+"""torch.unsqueeze(x, dim): a new dimension of size 1."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tensorshape_cli.describe import info
+from tensorshape_cli.explanation import Check, Explanation, OpError, Step
+from tensorshape_cli.messages import t
+from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.text import fmt_shape
+
+if TYPE_CHECKING:
+    import torch
+
+
+def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
+    n = x.dim()
+    lo, hi = -n - 1, n
+    ex = Explanation(
+        op="unsqueeze",
+        call=f"torch.unsqueeze(x, {dim})" if dim is not None else "x.unsqueeze(dim)",
+        title=t("unsqueeze.title"),
+        inputs={"x": info(x)},
+    )
+    ex.steps.append(Step(t("step.input"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n)))
+    ex.steps.append(Step(t("unsqueeze.range.title"), "x.dim()", None, t("unsqueeze.range", lo=lo, hi=hi, n=n)))
+    if dim is None:
+        for d in range(lo, hi + 1):
+            ex.steps.append(_unsqueezed_step(x, d, title=f"unsqueeze({d})"))
+        return ex
+
+    if dim < 0:
+        ex.steps.append(Step(t("unsqueeze.negative.title"), f"{dim} + {n} + 1 = {dim + n + 1}", None,
+                             t("unsqueeze.negative", dim=dim, n=n, pos=dim + n + 1)))  # fmt: skip
+    try:
+        result = x.unsqueeze(dim)
+    except (IndexError, RuntimeError) as e:
+        if not lo <= dim <= hi:
+            ex.error = OpError("dim_out_of_range", t("unsqueeze.out_of_range", dim=dim, n=n),
+                               t("unsqueeze.out_of_range.hint", lo=lo, hi=hi))  # fmt: skip
+        else:
+            ex.error = torch_error(e)
+        return ex
+    pos = dim % (n + 1)
+    step = _unsqueezed_step(x, dim, title=t("step.result"), result=result)
+    ex.steps.append(step)
+    ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
+    expected = [*x.shape[:pos], 1, *x.shape[pos:]]
+    ex.checks.append(Check(t("unsqueeze.check.label"), t("unsqueeze.check.expr", shape=fmt_shape(x.shape), pos=pos),
+                           fmt_shape(expected), fmt_shape(result.shape), expected == list(result.shape)))  # fmt: skip
+    ex.result = step.tensor
+    return ex
+
+
+def _unsqueezed_step(x: torch.Tensor, dim: int, title: str, result: torch.Tensor | None = None) -> Step:
+    n = x.dim()
+    pos = dim % (n + 1)
+    result = x.unsqueeze(dim) if result is None else result
+    if pos == 0:
+        where = t("unsqueeze.at_start")
+    elif pos == n:
+        where = t("unsqueeze.at_end")
+    else:
+        where = t("unsqueeze.in_middle", pos=pos)
+    note = t("unsqueeze.note", pos=pos, where=where, before=fmt_shape(x.shape), after=fmt_shape(result.shape))
+    if dim < 0:
+        note += " " + t("unsqueeze.note_negative", dim=dim, n=n, pos=pos)
+    code = f"y = x.unsqueeze({dim})" if title == t("step.result") else f"x.unsqueeze({dim})"
+    return Step(title, code, info(result, marked=[pos]), note)
+

@@ -1,0 +1,99 @@
+"""The options every command accepts after its name, declared once.
+
+`@with_common` appends them to a command's signature for Typer and hands the
+command a single `Common` value instead, so each command lists only its own options.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+
+from tensorshape_cli.inputs import DTYPES
+from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_VALUES
+
+OUTPUT = "Output"
+INPUT = "Input"
+
+
+class Format(str, Enum):
+    rich = "rich"
+    plain = "plain"
+    json = "json"
+
+
+DType = Enum("DType", {name: name for name in DTYPES}, type=str)  # type: ignore[misc]
+
+
+@dataclass
+class Common:
+    format: Optional[Format] = None
+    json: bool = False
+    quiet: bool = False
+    dtype: Optional[str] = None
+    seed: Optional[int] = None
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+    max_values: int = DEFAULT_MAX_VALUES
+
+    def output_format(self) -> str:
+        """--quiet wins, then --json, then --format; otherwise rich on a terminal, plain elsewhere."""
+        if self.quiet:
+            return "quiet"
+        if self.json:
+            return "json"
+        if self.format is not None:
+            return self.format.value
+        if os.environ.get("TSHAPE_FORMAT") in ("rich", "plain", "json"):
+            return os.environ["TSHAPE_FORMAT"]
+        return "rich" if sys.stdout.isatty() else "plain"
+
+
+_OPTIONS: dict[str, Any] = {
+    "format": Annotated[Optional[Format], typer.Option(
+        "--format", "-f", help="Output format. Default: rich on a terminal, plain otherwise.",
+        rich_help_panel=OUTPUT, show_default=False)],
+    "json": Annotated[bool, typer.Option("--json", help="Short for --format json (JSON Lines).",
+                                         rich_help_panel=OUTPUT)],
+    "quiet": Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result's shape, e.g. `1 3`.",
+                                          rich_help_panel=OUTPUT)],
+    "dtype": Annotated[Optional[DType], typer.Option(  # type: ignore[valid-type]
+        "--dtype", help="dtype of the tensors read (default: inferred as torch.tensor does).",
+        rich_help_panel=INPUT, show_default=False)],
+    "seed": Annotated[Optional[int], typer.Option(
+        "--seed", help="Seed for rand()/randn() and random initialisation.", rich_help_panel=INPUT)],
+    "max_elements": Annotated[int, typer.Option(
+        "--max-elements", min=1, help="Refuse tensors with more elements than this.", rich_help_panel=INPUT)],
+    "max_values": Annotated[int, typer.Option(
+        "--max-values", min=0, help="Elide the values of tensors with more elements than this.",
+        rich_help_panel=OUTPUT)],
+}  # fmt: skip
+
+
+def with_common(command: Callable[..., int]) -> Callable[..., int]:
+    signature = inspect.signature(command)
+    own = [p for p in signature.parameters.values() if p.name != "common"]
+    defaults = Common()
+    extra = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTIONS[f.name],
+                          default=getattr(defaults, f.name))
+        for f in fields(Common)
+    ]  # fmt: skip
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        values = {f.name: kwargs.pop(f.name) for f in fields(Common)}
+        if values["dtype"] is not None:
+            values["dtype"] = values["dtype"].value
+        return command(*args, common=Common(**values), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *extra]}
+    return wrapper

@@ -1,0 +1,78 @@
+"""Values → aligned strings, shared by the plain and rich renderers (torch's print style)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tensorshape_cli.explanation import ELLIPSIS, TensorInfo
+
+
+def flat(values: Any) -> list[Any]:
+    if not isinstance(values, list):
+        return [values]
+    out: list[Any] = []
+    for v in values:
+        out.extend(flat(v))
+    return out
+
+
+def number_format(info: TensorInfo, values: Any) -> str:
+    """One format for the whole tensor, as torch prints: `61.`, `0.5000` or `1.0000e+08`."""
+    if not info.dtype.startswith(("float", "bfloat", "complex")):
+        return ""
+    finite = [abs(v) for v in flat(values) if isinstance(v, float) and math.isfinite(v)]
+    if not finite:
+        return ".4f"
+    if all(v.is_integer() for v in finite) and max(finite) < 1e8:
+        return "int."
+    nonzero = [v for v in finite if v]
+    if nonzero and (max(nonzero) >= 1e8 or min(nonzero) < 1e-4):
+        return ".4e"
+    return ".4f"
+
+
+def cell(value: Any, fmt: str) -> str:
+    if value == ELLIPSIS and isinstance(value, str):
+        return "..."
+    if isinstance(value, bool) or not fmt or not isinstance(value, float):
+        return str(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if fmt == "int.":
+        return f"{value:.0f}."
+    return format(value, fmt)
+
+
+def cells(info: TensorInfo) -> Any:
+    """Nested lists of strings (values, or the elided preview); None for a shape-only tensor."""
+    values = info.values if info.values is not None else info.preview
+    if values is None:
+        return None
+    fmt = number_format(info, values)
+
+    def walk(v: Any) -> Any:
+        return [walk(x) for x in v] if isinstance(v, list) else cell(v, fmt)
+
+    return walk(values)
+
+
+def layout(info: TensorInfo) -> str | None:
+    """torch's own layout without `tensor(...)`: aligned columns, blank lines between blocks."""
+    grid = cells(info)
+    if grid is None:
+        return None
+    width = max((len(c) for c in flat(grid)), default=0)
+    ndim = len(info.shape)
+
+    def block(v: Any, depth: int) -> str:
+        if not isinstance(v, list):
+            return v.rjust(width)
+        if depth >= ndim - 1:
+            return "[" + ", ".join(c.rjust(width) for c in v) + "]"
+        sep = "," + "\n" * max(1, ndim - depth - 1) + " " * (depth + 1)
+        return "[" + sep.join(block(x, depth + 1) if x != "..." else "..." for x in v) + "]"
+
+    return block(grid, 0)

@@ -1,0 +1,21 @@
+"""-q/--quiet: only the result's shape as space-separated integers, for `read` in a shell."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tensorshape_cli.explanation import Explanation
+
+
+def render(ex: Explanation, out: TextIO) -> None:
+    if ex.error is not None:
+        print(f"tshape: {ex.error.message}", file=sys.stderr)
+        return
+    if ex.result is not None:
+        out.write(" ".join(map(str, ex.result.shape)) + "\n")
+        return
+    # No single result (the unsqueeze tour): one line per step that made a tensor.
+    for step in ex.steps[1:]:
+        if step.tensor is not None:
+            out.write(" ".join(map(str, step.tensor.shape)) + "\n")

@@ -1,0 +1,156 @@
+"""The terminal view: matrices as small tables, 3-D tensors as side-by-side panels,
+the dimension an operation adds or broadcasts highlighted."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from rich import box
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from tensorshape_cli.explanation import Explanation, Step, Table, TensorInfo
+from tensorshape_cli.messages import t
+from tensorshape_cli.render.cells import cells
+from tensorshape_cli.text import fmt_num
+
+MARK = "bold magenta"
+CODE = "bold cyan"
+DIM = "dim"
+MAX_PANELS = 12  # beyond this, leading dims are elided like values
+
+
+def shape_text(info: TensorInfo) -> Text:
+    """`shape (3, 1, 2)` with the marked dimensions highlighted."""
+    text = Text(t("render.shape", shape="").rstrip() + " (")
+    for i, size in enumerate(info.shape):
+        if i:
+            text.append(", ")
+        text.append(str(size), style=MARK if i in info.marked else "bold")
+    text.append(",)" if len(info.shape) == 1 else ")")
+    strides = ", ".join(map(str, info.stride))
+    text.append(f" · {info.dtype} · " + t("render.stride", stride=f"({strides})") + " · ", style=DIM)
+    text.append(t("render.contiguous") if info.contiguous else t("render.not_contiguous"),
+                style=DIM if info.contiguous else "yellow")  # fmt: skip
+    if info.meta:
+        text.append(" · " + t("render.meta"), style="yellow")
+    return text
+
+
+def _matrix(grid: list[Any], info: TensorInfo, row_dim: int, col_dim: int) -> RichTable:
+    """A 2-D block as a table with its row and column indices."""
+    table = RichTable(box=box.SIMPLE_HEAD, show_header=True, pad_edge=False, padding=(0, 1))
+    row_style = MARK if row_dim in info.marked else DIM
+    col_style = MARK if col_dim in info.marked else DIM
+    ncols = max((len(r) for r in grid if isinstance(r, list)), default=0)
+    table.add_column("", style=row_style, justify="right")
+    labels = _indices(info.shape[col_dim] if col_dim >= 0 else 1, ncols)
+    for label in labels:
+        table.add_column(Text(label, style=col_style), justify="right")
+    row_labels = _indices(info.shape[row_dim] if row_dim >= 0 else 1, len(grid))
+    for label, row in zip(row_labels, grid, strict=True):
+        if not isinstance(row, list):  # an elided row
+            table.add_row("⋮", *["⋮"] * ncols)
+        else:
+            table.add_row(label, *row)
+    return table
+
+
+def _indices(size: int, shown: int) -> list[str]:
+    """Index labels for `shown` cells of a dimension of `size`, with '…' where elided."""
+    if shown >= size:
+        return [str(i) for i in range(size)]
+    half = (shown - 1) // 2
+    return [*map(str, range(half)), "…", *map(str, range(size - half, size))]
+
+
+def tensor_view(info: TensorInfo) -> RenderableType:
+    grid = cells(info)
+    if grid is None:
+        return Text(t("render.no_values"), style="italic yellow")
+    ndim = len(info.shape)
+    if ndim == 0:
+        return Text(grid, style="bold")
+    if ndim == 1:
+        return _matrix([grid], info, -1, 0)
+    if ndim == 2:
+        return _matrix(grid, info, 0, 1)
+    return Columns(_panels(grid, info, []), padding=(0, 1))
+
+
+def _panels(grid: list[Any], info: TensorInfo, prefix: list[str]) -> list[RenderableType]:
+    """Leading dimensions become labelled panels [0], [1], … ([i, j] for 4-D and up)."""
+    depth = len(prefix)
+    labels = _indices(info.shape[depth], len(grid))
+    panels: list[RenderableType] = []
+    for label, block in zip(labels, grid, strict=True):
+        if not isinstance(block, list):
+            panels.append(Text("…", style=DIM))
+            continue
+        if len(info.shape) - depth > 3:
+            panels.extend(_panels(block, info, [*prefix, label]))
+            continue
+        title = Text("[" + ", ".join([*prefix, label]) + "]", style=MARK if depth in info.marked else "")
+        panels.append(Panel(_matrix(block, info, depth + 1, depth + 2), title=title, box=box.ROUNDED, expand=False))
+        if len(panels) >= MAX_PANELS:
+            panels.append(Text("…", style=DIM))
+            break
+    return panels
+
+
+def _table(table: Table) -> RichTable:
+    out = RichTable(box=box.SIMPLE, pad_edge=False)
+    for col in table.columns:
+        out.add_column(col, justify="right" if col != table.columns[-1] else "left")
+    for row in table.rows:
+        style = "red" if "✗" in row else ""
+        out.add_row(*row, style=style)
+    return out
+
+
+def _step(n: int, step: Step) -> Panel:
+    parts: list[RenderableType] = [Text(">>> " + step.code, style=CODE)]
+    if step.tensor is not None:
+        parts += [shape_text(step.tensor), tensor_view(step.tensor)]
+    if step.table is not None:
+        parts.append(_table(step.table))
+    if step.note:
+        parts.append(Text(step.note))
+    title = Text(f" {n}. {step.title} ", style="bold")
+    return Panel(Group(*parts), title=title, title_align="left", box=box.ROUNDED, expand=True)
+
+
+def _checks(ex: Explanation) -> RichTable:
+    table = RichTable(title=t("render.checks"), title_justify="left", box=box.SIMPLE, pad_edge=False)
+    table.add_column("")
+    table.add_column(t("render.col.check"), style="bold")
+    table.add_column(t("render.col.by_hand"))
+    table.add_column(t("render.col.torch"), justify="right")
+    for c in ex.checks:
+        mark = Text("✓", style="green") if c.ok else Text("✗", style="bold red")
+        table.add_row(mark, c.label, f"{c.expression} = {fmt_num(c.manual)}", fmt_num(c.torch))
+    return table
+
+
+def render(ex: Explanation, out: TextIO) -> None:
+    console = Console(file=out, highlight=False)  # rich itself honours NO_COLOR
+    if ex.command:
+        console.print(Rule(Text("$ " + ex.command, style=CODE), align="left"))
+    console.print(Text(ex.title or ex.op, style="bold"), Text(ex.call, style=CODE))
+    for n, step in enumerate(ex.steps, 1):
+        console.print(_step(n, step))
+    if ex.checks:
+        console.print(_checks(ex))
+    if ex.result is not None:
+        console.print(Text(t("render.result", summary="")), shape_text(ex.result))
+    if ex.error is not None:
+        body = Text(ex.error.message, style="bold")
+        if ex.error.hint:
+            body.append("\n" + t("render.hint", hint=ex.error.hint), style="")
+        console.print(Panel(body, title=Text(f" {ex.error.kind} ", style="bold red"), border_style="red",
+                            title_align="left"))  # fmt: skip
+    console.print()

@@ -1,0 +1,78 @@
+"""Between the command line and the ops: read inputs, call one op, render, pick the exit code."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Union
+
+from tensorshape_cli import render, settings
+from tensorshape_cli.errors import ExitCode, InputError
+from tensorshape_cli.explanation import Explanation
+
+if TYPE_CHECKING:
+    import torch
+
+    from tensorshape_cli.options import Common
+
+Built = Union[Explanation, list[Explanation]]
+
+
+class Loader:
+    """Reads TENSOR arguments for one command (standard input at most once)."""
+
+    def __init__(self) -> None:
+        from tensorshape_cli.inputs import StdinReader
+
+        self._stdin = StdinReader()
+
+    def __call__(self, text: str, name: str) -> torch.Tensor:
+        from tensorshape_cli.inputs import load_tensor
+
+        return load_tensor(text, name, self._stdin)
+
+    def optional(self, text: str | None, name: str) -> torch.Tensor | None:
+        return None if text is None else self(text, name)
+
+
+def op(name: str) -> ModuleType:
+    """An op module, imported when its command runs (ops import torch)."""
+    return importlib.import_module(f"tensorshape_cli.ops.{name}")
+
+
+def exit_code(ex: Explanation) -> int:
+    return ExitCode.OK if ex.ok else ExitCode.INVALID
+
+
+def run(common: Common, build: Callable[[Loader], Built]) -> int:
+    s = settings.Settings(
+        max_values=common.max_values,
+        max_elements=common.max_elements,
+        dtype=common.dtype,
+        seed=common.seed,
+    )
+    with settings.use(s):
+        try:
+            built = build(Loader())
+        except InputError as e:
+            print(f"tshape: {e}", file=sys.stderr)
+            return ExitCode.USAGE
+        explanations = built if isinstance(built, list) else [built]
+        draw = render.get(common.output_format())
+        try:
+            for ex in explanations:
+                draw(ex, sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return silence_closed_stdout()
+    return max(exit_code(ex) for ex in explanations)
+
+
+def silence_closed_stdout() -> int:
+    """The reader went away (`| head -1`): stop quietly, and let nothing flush at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return ExitCode.BROKEN_PIPE

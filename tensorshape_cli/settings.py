@@ -1,0 +1,44 @@
+"""Per-run settings that ops and renderers read: language, value limits, random generator.
+
+They live in a ContextVar so that a batch run can give every line its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MAX_ELEMENTS = 10_000_000
+DEFAULT_MAX_VALUES = 1000
+
+
+@dataclass
+class Settings:
+    lang: str = "en"
+    # Above this many elements a tensor's values are elided (torch prints the same way).
+    max_values: int = DEFAULT_MAX_VALUES
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+    dtype: str | None = None
+    seed: int | None = None
+    meta: bool = False
+    # A torch.Generator made on first use, so that two `rand(...)` differ under one seed.
+    generator: Any = field(default=None, repr=False)
+
+
+_current: ContextVar[Settings] = ContextVar("tshape_settings", default=Settings())  # noqa: B039
+
+
+def current() -> Settings:
+    return _current.get()
+
+
+@contextmanager
+def use(settings: Settings) -> Iterator[Settings]:
+    token = _current.set(settings)
+    try:
+        yield settings
+    finally:
+        _current.reset(token)
