@@ -26,9 +26,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-TensorArg = Annotated[str, typer.Argument(metavar="TENSOR", help="The input tensor (see tshape --help).", show_default=False)]
-OptionalTensor = Annotated[Optional[str], typer.Argument(metavar="[X]", show_default=False,
-                                                         help="The input tensor; the notebook's example if left out.")]  # fmt: skip
+TensorArg = Annotated[
+    str, typer.Argument(metavar="TENSOR", help="The input tensor (see tshape --help).", show_default=False)
+]
+OptionalTensor = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="[X]", show_default=False, help="The input tensor; the notebook's example if left out."
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -39,8 +45,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,  # fmt: skip
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
 ) -> None:
     """Explains, step by step, what PyTorch does to a tensor's shape and values."""
 
@@ -49,8 +57,14 @@ def _root(
 @with_common
 def unsqueeze(
     tensor: TensorArg,
-    dim: Annotated[Optional[int], typer.Option("--dim", "-d", help="Where the new size-1 dimension goes. "
-                                               "Left out: every valid dim, one step each.")] = None,  # fmt: skip
+    dim: Annotated[
+        Optional[int],
+        typer.Option(
+            "--dim",
+            "-d",
+            help="Where the new size-1 dimension goes. Left out: every valid dim, one step each.",
+        ),
+    ] = None,
     *,
     common: Common,
 ) -> int:
@@ -66,8 +80,12 @@ def unsqueeze(
 def view(
     tensor: TensorArg,
     shape: Annotated[str, typer.Option("--shape", "-s", help="The new shape: 3,-1 or '(3, -1)' or '3 -1'.")],
-    transpose: Annotated[Optional[str], typer.Option("--transpose", metavar="A,B",
-                         help="Transpose dims A and B first (makes x non-contiguous).")] = None,  # fmt: skip
+    transpose: Annotated[
+        Optional[str],
+        typer.Option(
+            "--transpose", metavar="A,B", help="Transpose dims A and B first (makes x non-contiguous)."
+        ),
+    ] = None,
     *,
     common: Common,
 ) -> int:
@@ -92,12 +110,22 @@ def view(
 @with_common
 def weighted(
     x: OptionalTensor = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", "-w", metavar="TENSOR",
-                       help="(models, classes): one weight per model and class.")] = None,  # fmt: skip
+    weights: Annotated[
+        Optional[str],
+        typer.Option(
+            "--weights", "-w", metavar="TENSOR", help="(models, classes): one weight per model and class."
+        ),
+    ] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size when X is left out.")] = 2,
-    random: Annotated[bool, typer.Option("--random", help="Draw the weights with torch.rand, as the layer does.")] = False,
-    models: Annotated[Optional[int], typer.Option("--models", min=1, help="Models, for --random without X.")] = None,
-    classes: Annotated[Optional[int], typer.Option("--classes", min=1, help="Classes, for --random without X.")] = None,
+    random: Annotated[
+        bool, typer.Option("--random", help="Draw the weights with torch.rand, as the layer does.")
+    ] = False,
+    models: Annotated[
+        Optional[int], typer.Option("--models", min=1, help="Models, for --random without X.")
+    ] = None,
+    classes: Annotated[
+        Optional[int], typer.Option("--classes", min=1, help="Classes, for --random without X.")
+    ] = None,
     *,
     common: Common,
 ) -> int:
@@ -108,8 +136,15 @@ def weighted(
 
     def build(load: Loader) -> object:
         mod = op("weighted")
-        tensors = mod.prepare(load.optional(x, "x"), load.optional(weights, "weights"), batch, random,
-                              common.seed, models, classes)  # fmt: skip
+        tensors = mod.prepare(
+            load.optional(x, "x"),
+            load.optional(weights, "weights"),
+            batch,
+            random,
+            common.seed,
+            models,
+            classes,
+        )
         return mod.explain(*tensors)
 
     return run(common, build)  # type: ignore[arg-type]
@@ -122,11 +157,22 @@ app.command("weighted-sum", help="Alias of weighted.")(weighted)
 @with_common
 def linear(
     x: OptionalTensor = None,
-    out_features: Annotated[Optional[int], typer.Option("--out-features", "-o",
-                            help="Output features (default: from --weight, else 2).")] = None,  # fmt: skip
-    weight: Annotated[Optional[str], typer.Option("--weight", "-W", metavar="TENSOR",
-                      help="(out_features, in_features). Default: torch's initialisation under --seed.")] = None,  # fmt: skip
-    bias: Annotated[Optional[str], typer.Option("--bias", "-b", metavar="TENSOR", help="(out_features,).")] = None,
+    out_features: Annotated[
+        Optional[int],
+        typer.Option("--out-features", "-o", help="Output features (default: from --weight, else 2)."),
+    ] = None,
+    weight: Annotated[
+        Optional[str],
+        typer.Option(
+            "--weight",
+            "-W",
+            metavar="TENSOR",
+            help="(out_features, in_features). Default: torch's initialisation under --seed.",
+        ),
+    ] = None,
+    bias: Annotated[
+        Optional[str], typer.Option("--bias", "-b", metavar="TENSOR", help="(out_features,).")
+    ] = None,
     no_bias: Annotated[bool, typer.Option("--no-bias", help="A layer without bias (bias=False).")] = False,
     *,
     common: Common,
@@ -188,6 +234,9 @@ def invoke(argv: Optional[list[str]] = None) -> int:
     except Exception as e:  # a bug: one line, and the traceback only when asked for
         if os.environ.get("TSHAPE_DEBUG"):
             raise
-        print(f"tshape: internal error: {type(e).__name__}: {e} (set TSHAPE_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"tshape: internal error: {type(e).__name__}: {e} (set TSHAPE_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return ExitCode.INTERNAL
     return code if isinstance(code, int) else ExitCode.OK

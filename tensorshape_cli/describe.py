@@ -96,4 +96,3 @@ def summary(t: torch.Tensor) -> dict[str, float | int | None]:
         "nan": nan,
         "inf": inf,
     }
-

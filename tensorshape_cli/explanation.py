@@ -82,8 +82,9 @@ class Step:
 class Check:
     label: str
     expression: str
-    manual: float | int | bool | None
-    torch: float | int | bool | None
+    # numbers for sums and counts; a shape is written as text, e.g. "(1, 3)"
+    manual: float | int | bool | str | None
+    torch: float | int | bool | str | None
     ok: bool
 
     def to_dict(self) -> dict[str, Any]:

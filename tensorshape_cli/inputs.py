@@ -30,15 +30,29 @@ MAX_PY_LITERAL_CHARS = 2_000_000  # the ast fallback is ~20x slower than json
 MAX_FILE_BYTES = 512 * 1024 * 1024
 JSON_SUFFIXES = (".json",)
 DTYPES = (
-    "bool", "uint8", "int8", "int16", "int32", "int64",
-    "float16", "bfloat16", "float32", "float64",
-)  # fmt: skip
+    "bool",
+    "uint8",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+)
 CONSTRUCTORS = ("zeros", "ones", "arange", "rand", "randn", "eye", "shape")
 _CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9.]*)\s*\((.*)\)\s*$", re.DOTALL)
 _PY_NAMES: dict[str, float | bool] = {
-    "nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf,
-    "True": True, "False": False, "true": True, "false": False,
-}  # fmt: skip
+    "nan": math.nan,
+    "NaN": math.nan,
+    "inf": math.inf,
+    "Infinity": math.inf,
+    "True": True,
+    "False": False,
+    "true": True,
+    "false": False,
+}
 
 
 def torch_dtype(name: str | None) -> torch.dtype | None:
@@ -89,9 +103,14 @@ def read_text_file(path: Path, name: str) -> str:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
-                t("input.file_too_big", name=name, path=path, size=fmt_count(size),
-                  limit=fmt_count(MAX_FILE_BYTES))
-            )  # fmt: skip
+                t(
+                    "input.file_too_big",
+                    name=name,
+                    path=path,
+                    size=fmt_count(size),
+                    limit=fmt_count(MAX_FILE_BYTES),
+                )
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(t("input.file_missing", name=name, path=path)) from None
@@ -143,9 +162,14 @@ def tensor_from_value(value: Any, where: str) -> torch.Tensor:
     numel = math.prod(shape)
     if numel > s.max_elements:
         raise InputError(
-            t("input.too_many", name=where, shape=fmt_shape(shape), numel=fmt_count(numel),
-              limit=fmt_count(s.max_elements))
-        )  # fmt: skip
+            t(
+                "input.too_many",
+                name=where,
+                shape=fmt_shape(shape),
+                numel=fmt_count(numel),
+                limit=fmt_count(s.max_elements),
+            )
+        )
     dtype = torch_dtype(s.dtype)
     try:
         tensor = torch.tensor(value, dtype=dtype)
@@ -177,16 +201,18 @@ def _leading_shape(value: Any, where: str) -> list[int]:
 def _python_literal(spec: str, where: str) -> Any:
     if len(spec) > MAX_PY_LITERAL_CHARS:
         raise InputError(
-            t("input.py_too_long", name=where, size=fmt_count(len(spec)),
-              limit=fmt_count(MAX_PY_LITERAL_CHARS))
-        )  # fmt: skip
+            t(
+                "input.py_too_long",
+                name=where,
+                size=fmt_count(len(spec)),
+                limit=fmt_count(MAX_PY_LITERAL_CHARS),
+            )
+        )
     try:
         tree = ast.parse(spec, mode="eval")
     except SyntaxError as e:
         col = e.offset or 0
-        raise InputError(
-            t("input.syntax", name=where, col=col, error=e.msg, near=_near(spec, col))
-        ) from None
+        raise InputError(t("input.syntax", name=where, col=col, error=e.msg, near=_near(spec, col))) from None
     except (RecursionError, MemoryError, ValueError):
         raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
     return _literal_node(tree.body, spec, where, 0)
@@ -221,8 +247,7 @@ def _explain_bad_value(value: Any, where: str) -> str | None:
             if not isinstance(v, list):
                 return t("input.expected_list", name=where, index=at, size=expected[depth])
             if len(v) != expected[depth]:
-                return t("input.ragged", name=where, index=at, count=len(v),
-                         expected=expected[depth])  # fmt: skip
+                return t("input.ragged", name=where, index=at, count=len(v), expected=expected[depth])
             for i, item in enumerate(v):
                 found = walk(item, (*index, i))
                 if found:
@@ -230,10 +255,10 @@ def _explain_bad_value(value: Any, where: str) -> str | None:
             return None
         if isinstance(v, list):
             return t("input.too_nested", name=where, index=at)
-        if isinstance(v, bool) or isinstance(v, float):
+        if isinstance(v, (bool, float)):
             return None
         if isinstance(v, int):
-            if not -(2**63) <= v < 2**64:
+            if not -(2**63) <= v < 2**63:
                 return t("input.int_overflow", name=where, index=at, value=_clip(str(v), 24))
             return None
         return t("input.not_a_number", name=where, index=at, text=_clip(json.dumps(v), 24))
@@ -264,9 +289,14 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
     numel = math.prod(sizes)
     if not meta and numel > s.max_elements:
         raise InputError(
-            t("input.constructor_too_many", name=where, call=f"{func}({args_text.strip()})",
-              numel=fmt_count(numel), limit=fmt_count(s.max_elements))
-        )  # fmt: skip
+            t(
+                "input.constructor_too_many",
+                name=where,
+                call=f"{func}({args_text.strip()})",
+                numel=fmt_count(numel),
+                limit=fmt_count(s.max_elements),
+            )
+        )
     dtype = torch_dtype(s.dtype)
     device = "meta" if meta else "cpu"
     try:
@@ -278,10 +308,10 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
             return torch.eye(*sizes, dtype=dtype, device=device)
         if func in ("rand", "randn"):
             gen = None if meta else _generator()
-            maker = torch.rand if func == "rand" else torch.randn
-            return maker(sizes, dtype=dtype, device=device, generator=gen)
-        maker = torch.zeros if func == "zeros" else torch.ones
-        return maker(sizes, dtype=dtype, device=device)
+            draw = torch.rand if func == "rand" else torch.randn
+            return draw(sizes, dtype=dtype, device=device, generator=gen)
+        fill = torch.zeros if func == "zeros" else torch.ones
+        return fill(sizes, dtype=dtype, device=device)
     except (RuntimeError, TypeError, ValueError) as e:
         raise InputError(f"{where}: {func}({args_text.strip()}): {_first_line(e)}") from None
 
@@ -313,18 +343,18 @@ def _constructor_args(func: str, text: str, where: str) -> list[int | float]:
             try:
                 number = float(part)
             except ValueError:
-                raise InputError(t("input.constructor_arg", name=where, func=func,
-                                   arg=_clip(part, 20))) from None  # fmt: skip
+                raise InputError(
+                    t("input.constructor_arg", name=where, func=func, arg=_clip(part, 20))
+                ) from None
             if func != "arange" or not math.isfinite(number):
-                raise InputError(t("input.constructor_arg", name=where, func=func,
-                                   arg=_clip(part, 20))) from None  # fmt: skip
+                raise InputError(
+                    t("input.constructor_arg", name=where, func=func, arg=_clip(part, 20))
+                ) from None
             args.append(number)
-    if func == "arange":
-        if not 1 <= len(args) <= 3:
-            raise InputError(t("input.arange_args", name=where))
-    elif func == "eye":
-        if not 1 <= len(args) <= 2:
-            raise InputError(t("input.eye_args", name=where))
+    if func == "arange" and not 1 <= len(args) <= 3:
+        raise InputError(t("input.arange_args", name=where))
+    if func == "eye" and not 1 <= len(args) <= 2:
+        raise InputError(t("input.eye_args", name=where))
     if len(args) > MAX_DEPTH:
         raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
     if func != "arange" and any(a < 0 for a in args):

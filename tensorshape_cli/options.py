@@ -57,24 +57,59 @@ class Common:
 
 
 _OPTIONS: dict[str, Any] = {
-    "format": Annotated[Optional[Format], typer.Option(
-        "--format", "-f", help="Output format. Default: rich on a terminal, plain otherwise.",
-        rich_help_panel=OUTPUT, show_default=False)],
-    "json": Annotated[bool, typer.Option("--json", help="Short for --format json (JSON Lines).",
-                                         rich_help_panel=OUTPUT)],
-    "quiet": Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result's shape, e.g. `1 3`.",
-                                          rich_help_panel=OUTPUT)],
-    "dtype": Annotated[Optional[DType], typer.Option(  # type: ignore[valid-type]
-        "--dtype", help="dtype of the tensors read (default: inferred as torch.tensor does).",
-        rich_help_panel=INPUT, show_default=False)],
-    "seed": Annotated[Optional[int], typer.Option(
-        "--seed", help="Seed for rand()/randn() and random initialisation.", rich_help_panel=INPUT)],
-    "max_elements": Annotated[int, typer.Option(
-        "--max-elements", min=1, help="Refuse tensors with more elements than this.", rich_help_panel=INPUT)],
-    "max_values": Annotated[int, typer.Option(
-        "--max-values", min=0, help="Elide the values of tensors with more elements than this.",
-        rich_help_panel=OUTPUT)],
-}  # fmt: skip
+    "format": Annotated[
+        Optional[Format],
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. Default: rich on a terminal, plain otherwise.",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ],
+    "json": Annotated[
+        bool, typer.Option("--json", help="Short for --format json (JSON Lines).", rich_help_panel=OUTPUT)
+    ],
+    "quiet": Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the result's shape, e.g. `1 3`.", rich_help_panel=OUTPUT
+        ),
+    ],
+    "dtype": Annotated[
+        Optional[DType],
+        typer.Option(  # type: ignore[valid-type]
+            "--dtype",
+            help="dtype of the tensors read (default: inferred as torch.tensor does).",
+            rich_help_panel=INPUT,
+            show_default=False,
+        ),
+    ],
+    "seed": Annotated[
+        Optional[int],
+        typer.Option(
+            "--seed", help="Seed for rand()/randn() and random initialisation.", rich_help_panel=INPUT
+        ),
+    ],
+    "max_elements": Annotated[
+        int,
+        typer.Option(
+            "--max-elements",
+            min=1,
+            help="Refuse tensors with more elements than this.",
+            rich_help_panel=INPUT,
+        ),
+    ],
+    "max_values": Annotated[
+        int,
+        typer.Option(
+            "--max-values",
+            min=0,
+            help="Elide the values of tensors with more elements than this.",
+            rich_help_panel=OUTPUT,
+        ),
+    ],
+}
 
 
 def with_common(command: Callable[..., int]) -> Callable[..., int]:
@@ -82,10 +117,14 @@ def with_common(command: Callable[..., int]) -> Callable[..., int]:
     own = [p for p in signature.parameters.values() if p.name != "common"]
     defaults = Common()
     extra = [
-        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTIONS[f.name],
-                          default=getattr(defaults, f.name))
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=_OPTIONS[f.name],
+            default=getattr(defaults, f.name),
+        )
         for f in fields(Common)
-    ]  # fmt: skip
+    ]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> int:

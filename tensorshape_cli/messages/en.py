@@ -72,7 +72,7 @@ MESSAGES: dict[str, str] = {
     "view.transpose": "x.transpose swaps two dimensions without moving data: shape {shape}, stride {stride}. The tensor is no longer contiguous.",
     "view.input": "shape {shape}, {numel} elements, stride {stride}, contiguous: {contiguous}.",
     "view.infer.title": "Infer -1",
-    "view.infer": "The -1 at position {pos} is numel ÷ the product of the known sizes: {numel} ÷ ({expr} = {product}) = {size}.",
+    "view.infer": "The -1 at position {pos} is numel ÷ the product of the known sizes: {numel} ÷ {known} = {size}.",
     "view.result": "shape {shape}, stride {stride}: the same elements in the same order, grouped differently.",
     "view.check.label": "number of elements",
     "view.check.expr": "x.numel() == y.numel() for y of shape {shape}",
@@ -110,7 +110,7 @@ MESSAGES: dict[str, str] = {
     "weighted.mismatch": "{what} (dimension {dim}) do not match: x has {x}, weights has {w}",
     "weighted.mismatch.hint": "x and weights need the same number of {what} (or 1 in weights, to share one weight)",
     "weighted.check.label": "batch={b}, class={c}",
-    "weighted.check.all": "all {n} outputs vs einsum",
+    "weighted.check.all": "all {n} outputs compared with einsum",
     # --- linear ---
     "linear.title": "linear: nn.Linear computes y = x @ W.T + b",
     "linear.bias_conflict": "--bias and --no-bias contradict each other; give one",
@@ -144,7 +144,7 @@ MESSAGES: dict[str, str] = {
     "linear.check.row": "y[{index}]",
     "linear.check.module": "m(x) vs x @ W.T + b ({n} values)",
     "linear.check.params": "parameters",
-    "linear.check.params.expr": "weight {out}·{n} + bias {b} = {total}",
+    "linear.check.params.expr": "weight {out}·{n} + bias {b}",
     # --- broadcasting ---
     "broadcast.col.dim": "dim",
     "broadcast.col.result": "result",

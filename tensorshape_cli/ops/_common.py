@@ -48,9 +48,7 @@ def agrees(manual: float, computed: float, magnitude: float, n_terms: int, eps: 
 
 
 def eps_of(dtype_name: str) -> float:
-    return {"float16": 9.8e-4, "bfloat16": 7.9e-3, "float32": 1.2e-7, "float64": 2.3e-16}.get(
-        dtype_name, 0.0
-    )
+    return {"float16": 9.8e-4, "bfloat16": 7.9e-3, "float32": 1.2e-7, "float64": 2.3e-16}.get(dtype_name, 0.0)
 
 
 def storage_note(x: torch.Tensor, y: torch.Tensor) -> str:

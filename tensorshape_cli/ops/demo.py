@@ -12,7 +12,8 @@ COMMANDS = (
     'tshape view "[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]" --shape 3,1,-1',
     "tshape weighted",
     "tshape linear",
-    'tshape linear "[[[0.5, 0.6, 0.7], [0.8, 0.9, 1.0]]]" --weight "[[1, 0, 0], [0, 1, 0]]" --bias "[0.1, 0.2]"',
+    'tshape linear "[[[0.5, 0.6, 0.7], [0.8, 0.9, 1.0]]]" '
+    '--weight "[[1, 0, 0], [0, 1, 0]]" --bias "[0.1, 0.2]"',
 )
 
 

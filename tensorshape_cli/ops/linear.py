@@ -42,12 +42,18 @@ def explain(
     if bias is not None and not use_bias:
         raise InputError(t("linear.bias_conflict"))
     if weight is not None and weight.dim() == 2 and out_features not in (None, weight.shape[0]):
-        raise InputError(t("linear.out_conflict", n=out_features, out=weight.shape[0], shape=fmt_shape(weight.shape)))
+        raise InputError(
+            t("linear.out_conflict", n=out_features, out=weight.shape[0], shape=fmt_shape(weight.shape))
+        )
     if out_features is not None and out_features < 0:
         raise InputError(t("linear.out_negative", n=out_features))
     dtype = x.dtype if x.is_floating_point() else torch.float32
-    ex = Explanation(op="linear", call="nn.Linear(in_features, out_features)(x)", title=t("linear.title"),
-                     inputs={"x": info(x)})  # fmt: skip
+    ex = Explanation(
+        op="linear",
+        call="nn.Linear(in_features, out_features)(x)",
+        title=t("linear.title"),
+        inputs={"x": info(x)},
+    )
     if weight is not None:
         ex.inputs["weight"] = info(weight)
     if bias is not None:
@@ -56,20 +62,39 @@ def explain(
         ex.error = OpError("linear_rank", t("linear.rank"), t("linear.rank.hint"))
         return ex
     if x.dtype != dtype:
-        ex.steps.append(Step(t("linear.cast.title"), f"x = x.to(torch.{dtype_name(dtype)})", None,
-                             t("linear.cast", name="x", before=dtype_name(x.dtype), after=dtype_name(dtype))))  # fmt: skip
+        ex.steps.append(
+            Step(
+                t("linear.cast.title"),
+                f"x = x.to(torch.{dtype_name(dtype)})",
+                None,
+                t("linear.cast", name="x", before=dtype_name(x.dtype), after=dtype_name(dtype)),
+            )
+        )
         x = x.to(dtype)
     in_features = x.shape[-1]
     lead = fmt_shape(x.shape[:-1])
-    ex.steps.append(Step(t("step.input"), "x", info(x, marked=[x.dim() - 1]),
-                         t("linear.input", shape=fmt_shape(x.shape), n=in_features, lead=lead)))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("step.input"),
+            "x",
+            info(x, marked=[x.dim() - 1]),
+            t("linear.input", shape=fmt_shape(x.shape), n=in_features, lead=lead),
+        )
+    )
     if weight is not None and (weight.dim() != 2 or weight.shape[1] != in_features):
         ex.error = _weight_error(weight, in_features)
         return ex
-    out = weight.shape[0] if weight is not None else (out_features if out_features is not None else DEFAULT_OUT_FEATURES)
+    out = (
+        weight.shape[0]
+        if weight is not None
+        else (out_features if out_features is not None else DEFAULT_OUT_FEATURES)
+    )
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != out):
-        ex.error = OpError("linear_bias", t("linear.bias_shape", shape=fmt_shape(bias.shape), out=out),
-                           t("linear.bias_shape.hint", out=out))  # fmt: skip
+        ex.error = OpError(
+            "linear_bias",
+            t("linear.bias_shape", shape=fmt_shape(bias.shape), out=out),
+            t("linear.bias_shape.hint", out=out),
+        )
         return ex
 
     meta = x.device.type == "meta"
@@ -83,14 +108,26 @@ def explain(
         w_note = t("linear.weight.given", out=out, n=in_features)
     else:
         w_note = t("linear.weight", out=out, n=in_features) + " " + init
-    ex.steps.append(Step(t("linear.weight.title"), "m.weight.data = W" if weight is not None else "m.weight",
-                         info(m.weight), w_note))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("linear.weight.title"),
+            "m.weight.data = W" if weight is not None else "m.weight",
+            info(m.weight),
+            w_note,
+        )
+    )
     if m.bias is not None:
         if bias is not None:
             m.bias.data = bias.to(dtype)
         b_note = t("linear.bias", out=out) + ("" if bias is not None else " " + init)
-        ex.steps.append(Step(t("linear.bias.title"), "m.bias.data = b" if bias is not None else "m.bias",
-                             info(m.bias), b_note))  # fmt: skip
+        ex.steps.append(
+            Step(
+                t("linear.bias.title"),
+                "m.bias.data = b" if bias is not None else "m.bias",
+                info(m.bias),
+                b_note,
+            )
+        )
     else:
         ex.steps.append(Step(t("linear.bias.title"), "m.bias is None", None, t("linear.no_bias")))
 
@@ -103,39 +140,92 @@ def explain(
         except RuntimeError as e:
             ex.error = torch_error(e)
             return ex
-    ex.steps.append(Step(t("linear.transpose.title"), "W.T", info(wt),
-                         t("linear.transpose", before=fmt_shape(m.weight.shape), after=fmt_shape(wt.shape),
-                           stride=fmt_shape(wt.stride()))))  # fmt: skip
-    ex.steps.append(Step(t("linear.matmul.title"), "x @ W.T", info(xw, marked=[xw.dim() - 1]),
-                         t("linear.matmul", x=fmt_shape(x.shape), wt=fmt_shape(wt.shape), y=fmt_shape(xw.shape),
-                           n=in_features, lead=lead)))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("linear.transpose.title"),
+            "W.T",
+            info(wt),
+            t(
+                "linear.transpose",
+                before=fmt_shape(m.weight.shape),
+                after=fmt_shape(wt.shape),
+                stride=fmt_shape(wt.stride()),
+            ),
+        )
+    )
+    ex.steps.append(
+        Step(
+            t("linear.matmul.title"),
+            "x @ W.T",
+            info(xw, marked=[xw.dim() - 1]),
+            t(
+                "linear.matmul",
+                x=fmt_shape(x.shape),
+                wt=fmt_shape(wt.shape),
+                y=fmt_shape(xw.shape),
+                n=in_features,
+                lead=lead,
+            ),
+        )
+    )
     if m.bias is not None:
-        ex.steps.append(Step(t("linear.add.title"), "x @ W.T + b", info(manual),
-                             t("linear.add", b=fmt_shape(m.bias.shape), y=fmt_shape(manual.shape))))  # fmt: skip
-    ex.steps.append(Step(t("step.result"), "y = m(x)", info(y, marked=[y.dim() - 1]),
-                         t("linear.result", x=fmt_shape(x.shape), y=fmt_shape(y.shape))))  # fmt: skip
+        ex.steps.append(
+            Step(
+                t("linear.add.title"),
+                "x @ W.T + b",
+                info(manual),
+                t("linear.add", b=fmt_shape(m.bias.shape), y=fmt_shape(manual.shape)),
+            )
+        )
+    ex.steps.append(
+        Step(
+            t("step.result"),
+            "y = m(x)",
+            info(y, marked=[y.dim() - 1]),
+            t("linear.result", x=fmt_shape(x.shape), y=fmt_shape(y.shape)),
+        )
+    )
     ex.result = ex.steps[-1].tensor
     if meta:
         ex.checks.append(skipped_check())
     else:
         ex.checks.extend(_row_checks(x, m.weight, m.bias, y))
         same = bool(torch.allclose(y, manual, equal_nan=True))
-        ex.checks.append(Check(t("linear.check.module", n=fmt_count(y.numel())),
-                               "torch.allclose(m(x), x @ W.T + b)", True, same, same))  # fmt: skip
+        ex.checks.append(
+            Check(
+                t("linear.check.module", n=fmt_count(y.numel())),
+                "torch.allclose(m(x), x @ W.T + b)",
+                True,
+                same,
+                same,
+            )
+        )
     weight_n, bias_n = out * in_features, out if use_bias else 0
     counted = sum(p.numel() for p in m.parameters())
-    ex.checks.append(Check(t("linear.check.params"),
-                           t("linear.check.params.expr", out=out, n=in_features, b=bias_n, total=weight_n + bias_n),
-                           weight_n + bias_n, counted, weight_n + bias_n == counted))  # fmt: skip
+    ex.checks.append(
+        Check(
+            t("linear.check.params"),
+            t("linear.check.params.expr", out=out, n=in_features, b=bias_n, total=weight_n + bias_n),
+            weight_n + bias_n,
+            counted,
+            weight_n + bias_n == counted,
+        )
+    )
     return ex
 
 
 def _weight_error(weight: torch.Tensor, in_features: int) -> OpError:
     if weight.dim() != 2:
-        return OpError("linear_weight_rank", t("linear.weight_rank", shape=fmt_shape(weight.shape)),
-                       t("linear.weight_rank.hint"))  # fmt: skip
-    return OpError("linear_in_features", t("linear.in_mismatch", n=in_features, w=weight.shape[1],
-                   shape=fmt_shape(weight.shape)), t("linear.in_mismatch.hint", n=in_features, w=weight.shape[1]))  # fmt: skip
+        return OpError(
+            "linear_weight_rank",
+            t("linear.weight_rank", shape=fmt_shape(weight.shape)),
+            t("linear.weight_rank.hint"),
+        )
+    return OpError(
+        "linear_in_features",
+        t("linear.in_mismatch", n=in_features, w=weight.shape[1], shape=fmt_shape(weight.shape)),
+        t("linear.in_mismatch.hint", n=in_features, w=weight.shape[1]),
+    )
 
 
 def _row_checks(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, y: torch.Tensor) -> list[Check]:
@@ -156,6 +246,13 @@ def _row_checks(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, y: tor
         manual = sum(products) + (biases[j] if biases else 0.0)
         magnitude = sum(abs(p) for p in products) + (abs(biases[j]) if biases else 0.0)
         label = t("linear.check.row", index=f"{index}, {j}" if index else str(j))
-        checks.append(Check(label, written_sum(pairs, biases[j] if biases else None), manual, first[j],
-                            agrees(manual, first[j], magnitude, len(products) + 1, eps)))  # fmt: skip
+        checks.append(
+            Check(
+                label,
+                written_sum(pairs, biases[j] if biases else None),
+                manual,
+                first[j],
+                agrees(manual, first[j], magnitude, len(products) + 1, eps),
+            )
+        )
     return checks

@@ -24,21 +24,32 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
         inputs={"x": info(x)},
     )
     ex.steps.append(Step(t("step.input"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n)))
-    ex.steps.append(Step(t("unsqueeze.range.title"), "x.dim()", None, t("unsqueeze.range", lo=lo, hi=hi, n=n)))
+    ex.steps.append(
+        Step(t("unsqueeze.range.title"), "x.dim()", None, t("unsqueeze.range", lo=lo, hi=hi, n=n))
+    )
     if dim is None:
         for d in range(lo, hi + 1):
             ex.steps.append(_unsqueezed_step(x, d, title=f"unsqueeze({d})"))
         return ex
 
     if dim < 0:
-        ex.steps.append(Step(t("unsqueeze.negative.title"), f"{dim} + {n} + 1 = {dim + n + 1}", None,
-                             t("unsqueeze.negative", dim=dim, n=n, pos=dim + n + 1)))  # fmt: skip
+        ex.steps.append(
+            Step(
+                t("unsqueeze.negative.title"),
+                f"{dim} + {n} + 1 = {dim + n + 1}",
+                None,
+                t("unsqueeze.negative", dim=dim, n=n, pos=dim + n + 1),
+            )
+        )
     try:
         result = x.unsqueeze(dim)
     except (IndexError, RuntimeError) as e:
         if not lo <= dim <= hi:
-            ex.error = OpError("dim_out_of_range", t("unsqueeze.out_of_range", dim=dim, n=n),
-                               t("unsqueeze.out_of_range.hint", lo=lo, hi=hi))  # fmt: skip
+            ex.error = OpError(
+                "dim_out_of_range",
+                t("unsqueeze.out_of_range", dim=dim, n=n),
+                t("unsqueeze.out_of_range.hint", lo=lo, hi=hi),
+            )
         else:
             ex.error = torch_error(e)
         return ex
@@ -47,8 +58,15 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
     ex.steps.append(step)
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
     expected = [*x.shape[:pos], 1, *x.shape[pos:]]
-    ex.checks.append(Check(t("unsqueeze.check.label"), t("unsqueeze.check.expr", shape=fmt_shape(x.shape), pos=pos),
-                           fmt_shape(expected), fmt_shape(result.shape), expected == list(result.shape)))  # fmt: skip
+    ex.checks.append(
+        Check(
+            t("unsqueeze.check.label"),
+            t("unsqueeze.check.expr", shape=fmt_shape(x.shape), pos=pos),
+            fmt_shape(expected),
+            fmt_shape(result.shape),
+            expected == list(result.shape),
+        )
+    )
     ex.result = step.tensor
     return ex
 
@@ -68,4 +86,3 @@ def _unsqueezed_step(x: torch.Tensor, dim: int, title: str, result: torch.Tensor
         note += " " + t("unsqueeze.note_negative", dim=dim, n=n, pos=pos)
     code = f"y = x.unsqueeze({dim})" if title == t("step.result") else f"x.unsqueeze({dim})"
     return Step(title, code, info(result, marked=[pos]), note)
-

@@ -26,21 +26,44 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         except (IndexError, RuntimeError) as e:
             ex.error = torch_error(e)
             return ex
-        ex.steps.append(Step(t("view.transpose.title"), f"x = x.transpose({a}, {b})", info(x, marked=[a, b]),
-                             t("view.transpose", shape=fmt_shape(x.shape), stride=fmt_shape(x.stride()))))  # fmt: skip
+        ex.steps.append(
+            Step(
+                t("view.transpose.title"),
+                f"x = x.transpose({a}, {b})",
+                info(x, marked=[a, b]),
+                t("view.transpose", shape=fmt_shape(x.shape), stride=fmt_shape(x.stride())),
+            )
+        )
     numel = x.numel()
-    ex.steps.append(Step(t("step.input"), "x.shape, x.numel(), x.stride(), x.is_contiguous()", info(x),
-                         t("view.input", shape=fmt_shape(x.shape), numel=fmt_count(numel),
-                           stride=fmt_shape(x.stride()), contiguous=_yes_no(x.is_contiguous()))))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("step.input"),
+            "x.shape, x.numel(), x.stride(), x.is_contiguous()",
+            info(x),
+            t(
+                "view.input",
+                shape=fmt_shape(x.shape),
+                numel=fmt_count(numel),
+                stride=fmt_shape(x.stride()),
+                contiguous=_yes_no(x.is_contiguous()),
+            ),
+        )
+    )
     ex.error = _shape_error(shape, numel)
     if ex.error is None and -1 in shape:
         known = [s for s in shape if s != -1]
         product = math.prod(known)
-        expr = " × ".join(str(s) for s in known) or "1"
+        expr = " × ".join(str(s) for s in known) if len(known) > 1 else ""
         inferred = numel // product
-        ex.steps.append(Step(t("view.infer.title"), f"{numel} // ({expr}) = {inferred}", None,
-                             t("view.infer", numel=fmt_count(numel), expr=expr, product=product,
-                               size=inferred, pos=shape.index(-1))))  # fmt: skip
+        known_text = f"({expr} = {product})" if expr else str(product)
+        ex.steps.append(
+            Step(
+                t("view.infer.title"),
+                f"{numel} // {product} = {inferred}",
+                None,
+                t("view.infer", numel=fmt_count(numel), known=known_text, size=inferred, pos=shape.index(-1)),
+            )
+        )
     try:
         result = x.view(*shape)
     except RuntimeError as e:
@@ -49,11 +72,24 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         return ex
     if ex.error is not None:  # our rule refused what torch accepted: torch is right
         ex.error = None
-    ex.steps.append(Step(t("step.result"), f"y = x.view({args})", info(result),
-                         t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride()))))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("step.result"),
+            f"y = x.view({args})",
+            info(result),
+            t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride())),
+        )
+    )
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
-    ex.checks.append(Check(t("view.check.label"), t("view.check.expr", shape=fmt_shape(result.shape)),
-                           numel, result.numel(), numel == result.numel()))  # fmt: skip
+    ex.checks.append(
+        Check(
+            t("view.check.label"),
+            t("view.check.expr", shape=fmt_shape(result.shape)),
+            numel,
+            result.numel(),
+            numel == result.numel(),
+        )
+    )
     ex.result = ex.steps[-2].tensor
     return ex
 
@@ -62,22 +98,33 @@ def _shape_error(shape: list[int], numel: int) -> OpError | None:
     """The reasons torch would refuse these sizes whatever the strides, in words."""
     holes = [i for i, s in enumerate(shape) if s == -1]
     if len(holes) > 1:
-        return OpError("view_two_inferred", t("view.two_inferred", count=len(holes), positions=fmt_args(holes)),
-                       t("view.two_inferred.hint"))  # fmt: skip
+        return OpError(
+            "view_two_inferred",
+            t("view.two_inferred", count=len(holes), positions=fmt_args(holes)),
+            t("view.two_inferred.hint"),
+        )
     bad = [(i, s) for i, s in enumerate(shape) if s < -1]
     if bad:
-        return OpError("view_negative", t("view.negative", size=bad[0][1], pos=bad[0][0]), t("view.negative.hint"))
+        return OpError(
+            "view_negative", t("view.negative", size=bad[0][1], pos=bad[0][0]), t("view.negative.hint")
+        )
     known = math.prod(s for s in shape if s != -1)
     if holes:
         if known == 0:
             return OpError("view_cannot_infer", t("view.infer_zero"), t("view.infer.hint", numel=numel))
         if numel % known:
-            return OpError("view_cannot_infer", t("view.infer_indivisible", numel=fmt_count(numel), known=known),
-                           t("view.infer.hint", numel=numel))  # fmt: skip
+            return OpError(
+                "view_cannot_infer",
+                t("view.infer_indivisible", numel=fmt_count(numel), known=known),
+                t("view.infer.hint", numel=numel),
+            )
         return None
     if known != numel:
-        return OpError("view_size_mismatch", t("view.mismatch", shape=fmt_shape(shape), size=fmt_count(known),
-                       numel=fmt_count(numel)), t("view.mismatch.hint", numel=fmt_count(numel)))  # fmt: skip
+        return OpError(
+            "view_size_mismatch",
+            t("view.mismatch", shape=fmt_shape(shape), size=fmt_count(known), numel=fmt_count(numel)),
+            t("view.mismatch.hint", numel=fmt_count(numel)),
+        )
     return None
 
 
@@ -85,17 +132,30 @@ def _stride_error(x: torch.Tensor, shape: list[int]) -> OpError:
     """A non-contiguous input: name the dimensions whose strides break torch's condition."""
     size, stride = list(x.shape), list(x.stride())
     broken = [
-        t("view.stride.pair", i=i, j=i + 1, si=stride[i], sj=stride[i + 1], nj=size[i + 1], want=stride[i + 1] * size[i + 1])
+        t(
+            "view.stride.pair",
+            i=i,
+            j=i + 1,
+            si=stride[i],
+            sj=stride[i + 1],
+            nj=size[i + 1],
+            want=stride[i + 1] * size[i + 1],
+        )
         for i in range(len(size) - 1)
         if size[i] != 1 and size[i + 1] != 1 and stride[i] != stride[i + 1] * size[i + 1]
-    ]  # fmt: skip
+    ]
     args = fmt_args(shape)
     return OpError(
         "view_not_contiguous",
-        t("view.stride", shape=fmt_shape(size), stride=fmt_shape(stride), args=args,
-          broken="; ".join(broken) or t("view.stride.none")),
+        t(
+            "view.stride",
+            shape=fmt_shape(size),
+            stride=fmt_shape(stride),
+            args=args,
+            broken="; ".join(broken) or t("view.stride.none"),
+        ),
         t("view.stride.hint", args=args),
-    )  # fmt: skip
+    )
 
 
 def _yes_no(flag: bool) -> str:

@@ -54,14 +54,20 @@ def prepare(
 def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     import torch
 
-    ex = Explanation(op="weighted", call=CALL, title=t("weighted.title"),
-                     inputs={"x": info(x), "weights": info(weights)})  # fmt: skip
+    ex = Explanation(
+        op="weighted", call=CALL, title=t("weighted.title"), inputs={"x": info(x), "weights": info(weights)}
+    )
     ex.steps.append(Step(t("step.input"), "x", info(x), t("weighted.x", shape=fmt_shape(x.shape))))
-    ex.steps.append(Step(t("step.input"), "weights", info(weights), t("weighted.w", shape=fmt_shape(weights.shape))))
+    ex.steps.append(
+        Step(t("step.input"), "weights", info(weights), t("weighted.w", shape=fmt_shape(weights.shape)))
+    )
     if x.dim() != 3 or weights.dim() != 2:
         name, shape, want = ("x", x.shape, 3) if x.dim() != 3 else ("weights", weights.shape, 2)
-        ex.error = OpError("weighted_rank", t("weighted.rank", name=name, shape=fmt_shape(shape), want=want,
-                           dims=t(f"weighted.dims{want}")), t("weighted.rank.hint"))  # fmt: skip
+        ex.error = OpError(
+            "weighted_rank",
+            t("weighted.rank", name=name, shape=fmt_shape(shape), want=want, dims=t(f"weighted.dims{want}")),
+            t("weighted.rank.hint"),
+        )
         return ex
     m = weights.shape[0]
     ex.call = CALL.replace("M", str(m))
@@ -70,29 +76,62 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     except RuntimeError as e:
         ex.error = torch_error(e)
         return ex
-    ex.steps.append(Step(t("weighted.step1"), f"weights_view = weights.view({m}, 1, -1)", info(wv, marked=[1]),
-                         t("weighted.step1.note", before=fmt_shape(weights.shape), after=fmt_shape(wv.shape))))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("weighted.step1"),
+            f"weights_view = weights.view({m}, 1, -1)",
+            info(wv, marked=[1]),
+            t("weighted.step1.note", before=fmt_shape(weights.shape), after=fmt_shape(wv.shape)),
+        )
+    )
     alignment = align([list(x.shape), list(wv.shape)], ["x", "weights_view"])
     try:
         multiplied = x * wv
     except RuntimeError as e:
-        ex.steps.append(Step(t("weighted.step2"), "multiplied = x * weights_view", None,
-                             t("weighted.step2.fails"), alignment.table))  # fmt: skip
+        ex.steps.append(
+            Step(
+                t("weighted.step2"),
+                "multiplied = x * weights_view",
+                None,
+                t("weighted.step2.fails"),
+                alignment.table,
+            )
+        )
         d = alignment.failed_dim
         if d is not None and alignment.failed_sizes:
             sizes = alignment.failed_sizes
             what = t(f"weighted.dim.{DIM_NAMES[d]}")
-            ex.error = OpError("weighted_mismatch", t("weighted.mismatch", what=what, dim=d, x=sizes[0], w=sizes[1]),
-                               t("weighted.mismatch.hint", what=what))  # fmt: skip
+            ex.error = OpError(
+                "weighted_mismatch",
+                t("weighted.mismatch", what=what, dim=d, x=sizes[0], w=sizes[1]),
+                t("weighted.mismatch.hint", what=what),
+            )
         else:
             ex.error = torch_error(e)
         return ex
-    ex.steps.append(Step(t("weighted.step2"), "multiplied = x * weights_view", info(multiplied, marked=alignment.stretched or []),
-                         t("weighted.step2.note", shape=fmt_shape(multiplied.shape)), alignment.table))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("weighted.step2"),
+            "multiplied = x * weights_view",
+            info(multiplied, marked=alignment.stretched or []),
+            t("weighted.step2.note", shape=fmt_shape(multiplied.shape)),
+            alignment.table,
+        )
+    )
     summed = multiplied.sum(dim=0)
-    ex.steps.append(Step(t("weighted.step3"), "summed = multiplied.sum(dim=0)", info(summed),
-                         t("weighted.step3.note", m=multiplied.shape[0], before=fmt_shape(multiplied.shape),
-                           after=fmt_shape(summed.shape))))  # fmt: skip
+    ex.steps.append(
+        Step(
+            t("weighted.step3"),
+            "summed = multiplied.sum(dim=0)",
+            info(summed),
+            t(
+                "weighted.step3.note",
+                m=multiplied.shape[0],
+                before=fmt_shape(multiplied.shape),
+                after=fmt_shape(summed.shape),
+            ),
+        )
+    )
     ex.result = ex.steps[-1].tensor
     if x.device.type == "meta":
         ex.checks.append(skipped_check())
@@ -100,11 +139,16 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     ex.checks.extend(_hand_checks(x, wv, summed))
     # An independent route to the same numbers (einsum broadcasts size-1 dims as `*` does).
     reference = torch.einsum("mbc,mc->bc", x.to(summed.dtype), weights.to(summed.dtype))
-    agree = int(torch.isclose(summed, reference, equal_nan=True).sum()) if summed.is_floating_point() \
-        else int((summed == reference).sum())  # fmt: skip
-    total = summed.numel()
-    ex.checks.append(Check(t("weighted.check.all", n=fmt_count(total)), "torch.einsum('mbc,mc->bc', x, weights)",
-                           total, agree, agree == total))  # fmt: skip
+    same = bool(torch.allclose(summed, reference, equal_nan=True))
+    ex.checks.append(
+        Check(
+            t("weighted.check.all", n=fmt_count(summed.numel())),
+            "torch.allclose(summed, torch.einsum('mbc,mc->bc', x, weights))",
+            True,
+            same,
+            same,
+        )
+    )
     return ex
 
 
@@ -123,6 +167,13 @@ def _hand_checks(x: torch.Tensor, wv: torch.Tensor, summed: torch.Tensor) -> lis
         manual = sum(products)
         computed = summed[b, c].item()
         ok = agrees(float(manual), float(computed), sum(abs(p) for p in products), len(products), eps)
-        checks.append(Check(t("weighted.check.label", b=b, c=c), written_sum(list(zip(xs, ws, strict=True))),
-                            manual, computed, ok))  # fmt: skip
+        checks.append(
+            Check(
+                t("weighted.check.label", b=b, c=c),
+                written_sum(list(zip(xs, ws, strict=True))),
+                manual,
+                computed,
+                ok,
+            )
+        )
     return checks

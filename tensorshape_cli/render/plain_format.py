@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from tensorshape_cli.explanation import Explanation, Table, TensorInfo
+from tensorshape_cli.explanation import Check, Explanation, Table, TensorInfo
 from tensorshape_cli.messages import t
 from tensorshape_cli.render.cells import layout
 from tensorshape_cli.text import fmt_num, fmt_shape
 
 
 def tensor_summary(info: TensorInfo) -> str:
-    parts = [t("render.shape", shape=fmt_shape(info.shape)), info.dtype, t("render.stride", stride=fmt_shape(info.stride)),
-             t("render.contiguous") if info.contiguous else t("render.not_contiguous")]  # fmt: skip
+    parts = [
+        t("render.shape", shape=fmt_shape(info.shape)),
+        info.dtype,
+        t("render.stride", stride=fmt_shape(info.stride)),
+        t("render.contiguous") if info.contiguous else t("render.not_contiguous"),
+    ]
     if info.meta:
         parts.append(t("render.meta"))
     return " · ".join(parts)
+
+
+def check_text(c: Check) -> str:
+    """`1*1 + 5*3 + 9*5 = 61  (torch: 61)`; a yes/no check shows only what was compared."""
+    if isinstance(c.manual, bool) or c.manual is None:
+        return c.expression
+    return f"{c.expression} = {fmt_num(c.manual)}  ({t('render.torch_says', value=fmt_num(c.torch))})"
 
 
 def table_lines(table: Table) -> list[str]:
@@ -50,8 +61,7 @@ def render(ex: Explanation, out: TextIO) -> None:
         lines.append(t("render.checks"))
         for c in ex.checks:
             mark = "✓" if c.ok else "✗"
-            lines.append(f"  {mark} {c.label}: {c.expression} = {fmt_num(c.manual)}  "
-                         f"({t('render.torch_says', value=fmt_num(c.torch))})")  # fmt: skip
+            lines.append(f"  {mark} {c.label}: {check_text(c)}")
         lines.append("")
     if ex.result is not None:
         lines.append(t("render.result", summary=tensor_summary(ex.result)))

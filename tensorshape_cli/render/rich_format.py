@@ -34,8 +34,10 @@ def shape_text(info: TensorInfo) -> Text:
     text.append(",)" if len(info.shape) == 1 else ")")
     strides = ", ".join(map(str, info.stride))
     text.append(f" · {info.dtype} · " + t("render.stride", stride=f"({strides})") + " · ", style=DIM)
-    text.append(t("render.contiguous") if info.contiguous else t("render.not_contiguous"),
-                style=DIM if info.contiguous else "yellow")  # fmt: skip
+    text.append(
+        t("render.contiguous") if info.contiguous else t("render.not_contiguous"),
+        style=DIM if info.contiguous else "yellow",
+    )
     if info.meta:
         text.append(" · " + t("render.meta"), style="yellow")
     return text
@@ -43,7 +45,7 @@ def shape_text(info: TensorInfo) -> Text:
 
 def _matrix(grid: list[Any], info: TensorInfo, row_dim: int, col_dim: int) -> RichTable:
     """A 2-D block as a table with its row and column indices."""
-    table = RichTable(box=box.SIMPLE_HEAD, show_header=True, pad_edge=False, padding=(0, 1))
+    table = RichTable(box=box.SIMPLE_HEAD, show_header=True, show_edge=False, pad_edge=False, padding=(0, 1))
     row_style = MARK if row_dim in info.marked else DIM
     col_style = MARK if col_dim in info.marked else DIM
     ncols = max((len(r) for r in grid if isinstance(r, list)), default=0)
@@ -95,7 +97,9 @@ def _panels(grid: list[Any], info: TensorInfo, prefix: list[str]) -> list[Render
             panels.extend(_panels(block, info, [*prefix, label]))
             continue
         title = Text("[" + ", ".join([*prefix, label]) + "]", style=MARK if depth in info.marked else "")
-        panels.append(Panel(_matrix(block, info, depth + 1, depth + 2), title=title, box=box.ROUNDED, expand=False))
+        panels.append(
+            Panel(_matrix(block, info, depth + 1, depth + 2), title=title, box=box.ROUNDED, expand=False)
+        )
         if len(panels) >= MAX_PANELS:
             panels.append(Text("…", style=DIM))
             break
@@ -132,7 +136,12 @@ def _checks(ex: Explanation) -> RichTable:
     table.add_column(t("render.col.torch"), justify="right")
     for c in ex.checks:
         mark = Text("✓", style="green") if c.ok else Text("✗", style="bold red")
-        table.add_row(mark, c.label, f"{c.expression} = {fmt_num(c.manual)}", fmt_num(c.torch))
+        by_hand = (
+            c.expression
+            if isinstance(c.manual, bool) or c.manual is None
+            else f"{c.expression} = {fmt_num(c.manual)}"
+        )
+        table.add_row(mark, c.label, by_hand, fmt_num(c.torch))
     return table
 
 
@@ -140,7 +149,8 @@ def render(ex: Explanation, out: TextIO) -> None:
     console = Console(file=out, highlight=False)  # rich itself honours NO_COLOR
     if ex.command:
         console.print(Rule(Text("$ " + ex.command, style=CODE), align="left"))
-    console.print(Text(ex.title or ex.op, style="bold"), Text(ex.call, style=CODE))
+    console.print(Text(ex.title or ex.op, style="bold"))
+    console.print(Text(ex.call, style=CODE))
     for n, step in enumerate(ex.steps, 1):
         console.print(_step(n, step))
     if ex.checks:
@@ -151,6 +161,12 @@ def render(ex: Explanation, out: TextIO) -> None:
         body = Text(ex.error.message, style="bold")
         if ex.error.hint:
             body.append("\n" + t("render.hint", hint=ex.error.hint), style="")
-        console.print(Panel(body, title=Text(f" {ex.error.kind} ", style="bold red"), border_style="red",
-                            title_align="left"))  # fmt: skip
+        console.print(
+            Panel(
+                body,
+                title=Text(f" {ex.error.kind} ", style="bold red"),
+                border_style="red",
+                title_align="left",
+            )
+        )
     console.print()
