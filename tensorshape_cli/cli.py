@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -79,7 +80,10 @@ def unsqueeze(
 @with_common
 def view(
     tensor: TensorArg,
-    shape: Annotated[str, typer.Option("--shape", "-s", help="The new shape: 3,-1 or '(3, -1)' or '3 -1'.")],
+    shape: Annotated[
+        str,
+        typer.Option("--shape", "-s", metavar="SHAPE", help="The new shape: 3,-1 or '(3, -1)' or '3 -1'."),
+    ],
     transpose: Annotated[
         Optional[str],
         typer.Option(
@@ -129,9 +133,10 @@ def weighted(
     *,
     common: Common,
 ) -> int:
-    """The notebook's WeightedFamiliesLayer: torch.sum(x * weights.view(M, 1, -1), dim=0).
+    """The notebook's weighted ensemble layer, step by step.
 
-    X is (models, batch, classes). Example: tshape weighted --weights examples/weights.json
+    torch.sum(x * weights.view(M, 1, -1), dim=0), with x (models, batch, classes) and
+    weights (models, classes). Example: tshape weighted --weights examples/weights.json
     """
 
     def build(load: Loader) -> object:
@@ -177,7 +182,7 @@ def linear(
     *,
     common: Common,
 ) -> int:
-    """nn.Linear step by step: y = x @ W.T + b, with its parameters set by hand.
+    """nn.Linear step by step: y = x @ W.T + b.
 
     Example: tshape linear "[[0.5,0.6,0.7]]" --weight "[[1,0,0],[0,1,0]]" --bias "[0.1,0.2]"
     """
@@ -202,7 +207,7 @@ def linear(
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:
-    """Replay the notebook's walk-through: unsqueeze, view, the weighted layer, nn.Linear."""
+    """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
 
 

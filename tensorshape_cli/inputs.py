@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tensorshape_cli import settings
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.messages import t
+from tensorshape_cli.settings import DTYPES
 from tensorshape_cli.text import fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -29,18 +30,6 @@ MAX_DEPTH = 32  # torch itself allows few more dimensions, and no one reads deep
 MAX_PY_LITERAL_CHARS = 2_000_000  # the ast fallback is ~20x slower than json
 MAX_FILE_BYTES = 512 * 1024 * 1024
 JSON_SUFFIXES = (".json",)
-DTYPES = (
-    "bool",
-    "uint8",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "float16",
-    "bfloat16",
-    "float32",
-    "float64",
-)
 CONSTRUCTORS = ("zeros", "ones", "arange", "rand", "randn", "eye", "shape")
 _CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9.]*)\s*\((.*)\)\s*$", re.DOTALL)
 _PY_NAMES: dict[str, float | bool] = {

@@ -17,8 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from tensorshape_cli.inputs import DTYPES
-from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_VALUES
+from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_VALUES, DTYPES
 
 OUTPUT = "Output"
 INPUT = "Input"

@@ -9,16 +9,16 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Union
 
-from tensorshape_cli import render, settings
+from tensorshape_cli import settings
 from tensorshape_cli.errors import ExitCode, InputError
-from tensorshape_cli.explanation import Explanation
 
 if TYPE_CHECKING:
     import torch
 
+    from tensorshape_cli.explanation import Explanation
     from tensorshape_cli.options import Common
 
-Built = Union[Explanation, list[Explanation]]
+Built = Union["Explanation", "list[Explanation]"]
 
 
 class Loader:
@@ -54,6 +54,8 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
         dtype=common.dtype,
         seed=common.seed,
     )
+    from tensorshape_cli import render
+
     with settings.use(s):
         try:
             built = build(Loader())

@@ -11,6 +11,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+DTYPES = (
+    "bool", "uint8", "int8", "int16", "int32", "int64",
+    "float16", "bfloat16", "float32", "float64",
+)  # fmt: skip
 DEFAULT_MAX_ELEMENTS = 10_000_000
 DEFAULT_MAX_VALUES = 1000
 
