@@ -15,8 +15,8 @@ from rich.text import Text
 
 from tensorshape_cli.explanation import Explanation, Step, Table, TensorInfo
 from tensorshape_cli.messages import t
-from tensorshape_cli.render.cells import cells
-from tensorshape_cli.text import fmt_num
+from tensorshape_cli.render.cells import cells, flat, layout
+from tensorshape_cli.text import fmt_num, fmt_shape
 
 MARK = "bold magenta"
 CODE = "bold cyan"
@@ -32,8 +32,7 @@ def shape_text(info: TensorInfo) -> Text:
             text.append(", ")
         text.append(str(size), style=MARK if i in info.marked else "bold")
     text.append(",)" if len(info.shape) == 1 else ")")
-    strides = ", ".join(map(str, info.stride))
-    text.append(f" · {info.dtype} · " + t("render.stride", stride=f"({strides})") + " · ", style=DIM)
+    text.append(f" · {info.dtype} · " + t("render.stride", stride=fmt_shape(info.stride)) + " · ", style=DIM)
     text.append(
         t("render.contiguous") if info.contiguous else t("render.not_contiguous"),
         style=DIM if info.contiguous else "yellow",
@@ -58,7 +57,7 @@ def _matrix(grid: list[Any], info: TensorInfo, row_dim: int, col_dim: int) -> Ri
         if not isinstance(row, list):  # an elided row
             table.add_row("⋮", *["⋮"] * ncols)
         else:
-            table.add_row(label, *row)
+            table.add_row(label, *("…" if c == "..." else c for c in row))
     return table
 
 
@@ -70,11 +69,13 @@ def _indices(size: int, shown: int) -> list[str]:
     return [*map(str, range(half)), "…", *map(str, range(size - half, size))]
 
 
-def tensor_view(info: TensorInfo) -> RenderableType:
+def tensor_view(info: TensorInfo, width: int) -> RenderableType:
     grid = cells(info)
     if grid is None:
         return Text(t("render.no_values"), style="italic yellow")
     ndim = len(info.shape)
+    if ndim and _row_width(grid, ndim) > width:  # too wide for a table: torch's own layout, wrapped
+        return Text(layout(info) or "")
     if ndim == 0:
         return Text(grid, style="bold")
     if ndim == 1:
@@ -82,6 +83,20 @@ def tensor_view(info: TensorInfo) -> RenderableType:
     if ndim == 2:
         return _matrix(grid, info, 0, 1)
     return Columns(_panels(grid, info, []), padding=(0, 1))
+
+
+def _row_width(grid: list[Any], ndim: int) -> int:
+    """Roughly how wide one row of tables would be on screen."""
+    cell = max((len(c) for c in flat(grid)), default=1) + 2
+    columns = len(grid) if ndim == 1 else max((len(r) for r in flat_rows(grid, ndim)), default=0)
+    panels = 1 if ndim < 3 else min(len(grid), MAX_PANELS)
+    return panels * (columns + 1) * cell + 4 * panels
+
+
+def flat_rows(grid: list[Any], ndim: int) -> list[list[str]]:
+    if ndim <= 2:
+        return [r for r in grid if isinstance(r, list)]
+    return [r for block in grid if isinstance(block, list) for r in flat_rows(block, ndim - 1)]
 
 
 def _panels(grid: list[Any], info: TensorInfo, prefix: list[str]) -> list[RenderableType]:
@@ -116,10 +131,10 @@ def _table(table: Table) -> RichTable:
     return out
 
 
-def _step(n: int, step: Step) -> Panel:
+def _step(n: int, step: Step, width: int) -> Panel:
     parts: list[RenderableType] = [Text(">>> " + step.code, style=CODE)]
     if step.tensor is not None:
-        parts += [shape_text(step.tensor), tensor_view(step.tensor)]
+        parts += [shape_text(step.tensor), tensor_view(step.tensor, width - 4)]
     if step.table is not None:
         parts.append(_table(step.table))
     if step.note:
@@ -152,7 +167,7 @@ def render(ex: Explanation, out: TextIO) -> None:
     console.print(Text(ex.title or ex.op, style="bold"))
     console.print(Text(ex.call, style=CODE))
     for n, step in enumerate(ex.steps, 1):
-        console.print(_step(n, step))
+        console.print(_step(n, step, console.width))
     if ex.checks:
         console.print(_checks(ex))
     if ex.result is not None:
