@@ -28,7 +28,7 @@ COMMANDS = {
 
 def measure(runs: int) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for name, argv in COMMANDS.items():  # warm the file cache once, untimed
+    for argv in COMMANDS.values():  # warm the file cache once, untimed
         subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
     for _ in range(runs):
         for name, argv in COMMANDS.items():  # interleaved, so drift hits all alike
@@ -39,7 +39,9 @@ def measure(runs: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
     medians = measure(runs)

@@ -144,11 +144,10 @@ def weighted(
         tensors = mod.prepare(
             load.optional(x, "x"),
             load.optional(weights, "weights"),
-            batch,
-            random,
-            common.seed,
-            models,
-            classes,
+            batch=batch,
+            random=random,
+            models=models,
+            classes=classes,
         )
         return mod.explain(*tensors)
 
@@ -227,7 +226,10 @@ def invoke(argv: Optional[list[str]] = None) -> int:
         ctx = getattr(e, "ctx", None)
         where = ctx.command_path if ctx is not None else "tshape"
         message = e.format_message() if hasattr(e, "format_message") else str(e)
-        if not message:  # `tshape` alone: the help was the answer
+        if not message:
+            return ExitCode.USAGE
+        if type(e).__name__ == "NoArgsIsHelpError":  # `tshape` alone: the help is the answer
+            print(message)
             return ExitCode.USAGE
         print(f"{where}: error: {message} (see '{where} --help')", file=sys.stderr)
         return ExitCode.USAGE
@@ -239,8 +241,9 @@ def invoke(argv: Optional[list[str]] = None) -> int:
     except Exception as e:  # a bug: one line, and the traceback only when asked for
         if os.environ.get("TSHAPE_DEBUG"):
             raise
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         print(
-            f"tshape: internal error: {type(e).__name__}: {e} (set TSHAPE_DEBUG=1 for details)",
+            f"tshape: internal error: {type(e).__name__}: {first} (TSHAPE_DEBUG=1 shows more)",
             file=sys.stderr,
         )
         return ExitCode.INTERNAL

@@ -296,26 +296,14 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
         if func == "eye":
             return torch.eye(*sizes, dtype=dtype, device=device)
         if func in ("rand", "randn"):
-            gen = None if meta else _generator()
+            if not meta:
+                settings.seed_torch()
             draw = torch.rand if func == "rand" else torch.randn
-            return draw(sizes, dtype=dtype, device=device, generator=gen)
+            return draw(sizes, dtype=dtype, device=device)
         fill = torch.zeros if func == "zeros" else torch.ones
         return fill(sizes, dtype=dtype, device=device)
     except (RuntimeError, TypeError, ValueError) as e:
         raise InputError(f"{where}: {func}({args_text.strip()}): {_first_line(e)}") from None
-
-
-def _generator() -> torch.Generator:
-    import torch
-
-    s = settings.current()
-    if s.generator is None:
-        s.generator = torch.Generator()
-        if s.seed is None:
-            s.generator.seed()
-        else:
-            s.generator.manual_seed(s.seed)
-    return s.generator
 
 
 def _constructor_args(func: str, text: str, where: str) -> list[int | float]:
@@ -359,8 +347,10 @@ def _arange_length(args: list[int | float], where: str) -> int:
 
 
 def parse_shape(text: str, what: str = "--shape") -> list[int]:
-    """`3,-1`, `(3, -1)`, `[3, -1]` or `3 -1` → [3, -1]."""
+    """`3,-1`, `(3, -1)`, `[3, -1]` or `3 -1` → [3, -1]; `()` is the shape of a scalar."""
     inner = text.strip()
+    if not inner:
+        raise InputError(t("input.shape_empty", what=what))
     if len(inner) >= 2 and inner[0] + inner[-1] in ("()", "[]"):
         inner = inner[1:-1]
     parts = [p for p in re.split(r"[\s,]+", inner) if p]

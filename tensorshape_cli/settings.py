@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 DTYPES = (
     "bool", "uint8", "int8", "int16", "int32", "int64",
@@ -28,11 +27,21 @@ class Settings:
     dtype: str | None = None
     seed: int | None = None
     meta: bool = False
-    # A torch.Generator made on first use, so that two `rand(...)` differ under one seed.
-    generator: Any = field(default=None, repr=False)
+    seeded: bool = False
 
 
 _current: ContextVar[Settings] = ContextVar("tshape_settings", default=Settings())  # noqa: B039
+
+
+def seed_torch() -> None:
+    """Seed torch's global generator once per command, so that `rand(2)` twice, or rand(...)
+    followed by a layer's own torch.rand, draw one stream, as a script does after manual_seed."""
+    s = current()
+    if s.seed is not None and not s.seeded:
+        import torch
+
+        torch.manual_seed(s.seed)
+        s.seeded = True
 
 
 def current() -> Settings:

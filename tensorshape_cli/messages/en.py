@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "input.eye_args": "{name}: eye takes n, or n and m",
     "input.negative_size": "{name}: {func}() sizes must not be negative",
     "input.constructor_too_many": "{name}: {call} would hold {numel} elements, more than the limit of {limit} (raise it with --max-elements, or use shape(...) for shapes alone)",
+    "input.shape_empty": "{what}: the shape is empty; write () for a scalar",
     "input.shape": "{what}: cannot read '{text}' as a shape: '{part}' is not an integer (write 3,-1 or '(3, -1)' or '3 -1')",
     # --- shared words ---
     "word.yes": "yes",

@@ -47,6 +47,11 @@ def agrees(manual: float, computed: float, magnitude: float, n_terms: int, eps: 
     return abs(manual - computed) <= (n_terms + 1) * eps * magnitude + 1e-12
 
 
+def tolerance(dtype_name: str, n_terms: int) -> float:
+    """rtol = atol for comparing two routes to the same sums (a fused kernel rounds differently)."""
+    return max(1e-5, (n_terms + 1) * eps_of(dtype_name))
+
+
 def eps_of(dtype_name: str) -> float:
     return {"float16": 9.8e-4, "bfloat16": 7.9e-3, "float32": 1.2e-7, "float64": 2.3e-16}.get(dtype_name, 0.0)
 

@@ -65,7 +65,7 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
             )
         )
     try:
-        result = x.view(*shape)
+        result = x.view(tuple(shape))
     except RuntimeError as e:
         if ex.error is None:
             ex.error = _stride_error(x, shape) if not x.is_contiguous() else torch_error(e)

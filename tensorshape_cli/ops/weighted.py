@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tensorshape_cli import settings
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, torch_error, written_sum
+from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, tolerance, torch_error, written_sum
 from tensorshape_cli.text import fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -26,9 +27,9 @@ DIM_NAMES = ("models", "batch", "classes")
 def prepare(
     x: torch.Tensor | None,
     weights: torch.Tensor | None,
+    *,
     batch: int = 2,
     random: bool = False,
-    seed: int | None = None,
     models: int | None = None,
     classes: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,8 +39,7 @@ def prepare(
     if random and weights is None:
         m = models or (x.shape[0] if x is not None and x.dim() == 3 else 3)
         c = classes or (x.shape[2] if x is not None and x.dim() == 3 else 2)
-        if seed is not None:
-            torch.manual_seed(seed)
+        settings.seed_torch()
         weights = torch.rand(m, c)  # as the layer's own nn.Parameter(tr.rand(M, C))
     if weights is None:
         weights = torch.arange(1, 7, dtype=torch.float32).view(3, 2)
@@ -139,7 +139,8 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     ex.checks.extend(_hand_checks(x, wv, summed))
     # An independent route to the same numbers (einsum broadcasts size-1 dims as `*` does).
     reference = torch.einsum("mbc,mc->bc", x.to(summed.dtype), weights.to(summed.dtype))
-    same = bool(torch.allclose(summed, reference, equal_nan=True))
+    tol = tolerance(dtype_name(summed.dtype), m)
+    same = bool(torch.allclose(summed, reference, rtol=tol, atol=tol, equal_nan=True))
     ex.checks.append(
         Check(
             t("weighted.check.all", n=fmt_count(summed.numel())),

@@ -71,7 +71,7 @@ def layout(info: TensorInfo) -> str | None:
         if not isinstance(v, list):
             return v.rjust(width)
         if depth >= ndim - 1:
-            return "[" + ", ".join(c.rjust(width) for c in v) + "]"
+            return "[" + ", ".join(" ..." if c == "..." else c.rjust(width) for c in v) + "]"  # as torch
         sep = "," + "\n" * max(1, ndim - depth - 1) + " " * (depth + 1)
         return "[" + sep.join(block(x, depth + 1) if x != "..." else "..." for x in v) + "]"
 
