@@ -47,6 +47,15 @@ def agrees(manual: float, computed: float, magnitude: float, n_terms: int, eps: 
     return abs(manual - computed) <= (n_terms + 1) * eps * magnitude + 1e-12
 
 
+def allclose_check(label: str, expression: str, a: torch.Tensor, b: torch.Tensor, n_terms: int) -> Check:
+    """Two routes to the same tensor agree, within the rounding their dtype allows."""
+    import torch
+
+    tol = tolerance(str(a.dtype).removeprefix("torch."), n_terms)
+    same = bool(torch.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
+    return Check(label, expression, True, same, same)
+
+
 def tolerance(dtype_name: str, n_terms: int) -> float:
     """rtol = atol for comparing two routes to the same sums (a fused kernel rounds differently)."""
     return max(1e-5, (n_terms + 1) * eps_of(dtype_name))

@@ -9,7 +9,14 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, tolerance, torch_error, written_sum
+from tensorshape_cli.ops._common import (
+    agrees,
+    allclose_check,
+    eps_of,
+    skipped_check,
+    torch_error,
+    written_sum,
+)
 from tensorshape_cli.text import fmt_count, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
@@ -190,17 +197,8 @@ def explain(
         ex.checks.append(skipped_check())
     else:
         ex.checks.extend(_row_checks(x, m.weight, m.bias, y))
-        tol = tolerance(dtype_name(y.dtype), in_features)
-        same = bool(torch.allclose(y, manual, rtol=tol, atol=tol, equal_nan=True))
-        ex.checks.append(
-            Check(
-                t("linear.check.module", n=fmt_count(y.numel())),
-                "torch.allclose(m(x), x @ W.T + b)",
-                True,
-                same,
-                same,
-            )
-        )
+        label = t("linear.check.module", n=fmt_count(y.numel()))
+        ex.checks.append(allclose_check(label, "torch.allclose(m(x), x @ W.T + b)", y, manual, in_features))
     weight_n, bias_n = out * in_features, out if use_bias else 0
     counted = sum(p.numel() for p in m.parameters())
     ex.checks.append(

@@ -12,7 +12,14 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, tolerance, torch_error, written_sum
+from tensorshape_cli.ops._common import (
+    agrees,
+    allclose_check,
+    eps_of,
+    skipped_check,
+    torch_error,
+    written_sum,
+)
 from tensorshape_cli.text import fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -139,17 +146,9 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     ex.checks.extend(_hand_checks(x, wv, summed))
     # An independent route to the same numbers (einsum broadcasts size-1 dims as `*` does).
     reference = torch.einsum("mbc,mc->bc", x.to(summed.dtype), weights.to(summed.dtype))
-    tol = tolerance(dtype_name(summed.dtype), m)
-    same = bool(torch.allclose(summed, reference, rtol=tol, atol=tol, equal_nan=True))
-    ex.checks.append(
-        Check(
-            t("weighted.check.all", n=fmt_count(summed.numel())),
-            "torch.allclose(summed, torch.einsum('mbc,mc->bc', x, weights))",
-            True,
-            same,
-            same,
-        )
-    )
+    label = t("weighted.check.all", n=fmt_count(summed.numel()))
+    expression = "torch.allclose(summed, torch.einsum('mbc,mc->bc', x, weights))"
+    ex.checks.append(allclose_check(label, expression, summed, reference, m))
     return ex
 
 
