@@ -48,7 +48,10 @@ def exit_code(ex: Explanation) -> int:
 
 
 def run(common: Common, build: Callable[[Loader], Built]) -> int:
+    from tensorshape_cli.messages import resolve_lang
+
     s = settings.Settings(
+        lang=resolve_lang(common.lang),
         max_values=common.max_values,
         max_elements=common.max_elements,
         dtype=common.dtype,

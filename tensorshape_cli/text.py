@@ -35,7 +35,13 @@ def fmt_num(value: object) -> str:
 
 
 def fmt_count(n: int) -> str:
-    return f"{n:,}"
+    """A count grouped by thousands as the language writes it: 12,345 in English; in Spanish
+    12 345 (a no-break space), with four-digit numbers left whole (RAE: 1000, 10 000)."""
+    from tensorshape_cli.messages import t
+
+    if abs(n) < int(t("number.group_from")):
+        return str(n)
+    return f"{n:,}".replace(",", t("number.thousands_sep"))
 
 
 def fmt_index(index: Sequence[int]) -> str:

@@ -29,7 +29,8 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
     )
     if dim is None:
         for d in range(lo, hi + 1):
-            ex.steps.append(_unsqueezed_step(x, d, title=f"unsqueeze({d})"))
+            where = _where(d % (n + 1), n)
+            ex.steps.append(_unsqueezed_step(x, d, title=t("unsqueeze.tour.title", dim=d, where=where)))
         return ex
 
     if dim < 0:
@@ -75,14 +76,23 @@ def _unsqueezed_step(x: torch.Tensor, dim: int, title: str, result: torch.Tensor
     n = x.dim()
     pos = dim % (n + 1)
     result = x.unsqueeze(dim) if result is None else result
-    if pos == 0:
-        where = t("unsqueeze.at_start")
-    elif pos == n:
-        where = t("unsqueeze.at_end")
-    else:
-        where = t("unsqueeze.in_middle", pos=pos)
-    note = t("unsqueeze.note", pos=pos, where=where, before=fmt_shape(x.shape), after=fmt_shape(result.shape))
+    note = t(
+        "unsqueeze.note",
+        pos=pos,
+        where=_where(pos, n),
+        before=fmt_shape(x.shape),
+        after=fmt_shape(result.shape),
+    )
     if dim < 0:
         note += " " + t("unsqueeze.note_negative", dim=dim, n=n, pos=pos)
     code = f"y = x.unsqueeze({dim})" if title == t("step.result") else f"x.unsqueeze({dim})"
     return Step(title, code, info(result, marked=[pos]), note)
+
+
+def _where(pos: int, n: int) -> str:
+    """Where position `pos` of the result lies among the n + 1: start, end or middle."""
+    if pos == 0:
+        return t("unsqueeze.at_start")
+    if pos == n:
+        return t("unsqueeze.at_end")
+    return t("unsqueeze.in_middle", pos=pos)
