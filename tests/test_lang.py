@@ -564,3 +564,14 @@ def test_renderers_have_no_words_of_their_own(fmt, pseudo, monkeypatch, capsys):
         rest = re.sub(r'"[a-z_]+":', "", rest)
         rest = re.sub(r"\b(true|false|null)\b", "", rest)
     assert not re.search("[A-Za-z]", rest), rest
+
+
+def test_readme_spanish_example_is_what_tshape_prints(tshape):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## En español") :]
+    assert "tshape demo --lang es" in section
+    shown = re.search(r"```text\n(.*?)```", section, re.S)
+    assert shown is not None
+    r = tshape("unsqueeze", "[1,2,3]", "--dim", "0", "--lang", "es", "--format", "plain")
+    assert r.code == 0
+    assert r.stdout.strip() == shown.group(1).strip()
