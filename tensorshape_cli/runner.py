@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Union
 
 from tensorshape_cli import settings
 from tensorshape_cli.errors import ExitCode, InputError
+from tensorshape_cli.messages import resolve_lang
 
 if TYPE_CHECKING:
     import torch
@@ -48,8 +49,6 @@ def exit_code(ex: Explanation) -> int:
 
 
 def run(common: Common, build: Callable[[Loader], Built]) -> int:
-    from tensorshape_cli.messages import resolve_lang
-
     s = settings.Settings(
         lang=resolve_lang(common.lang),
         max_values=common.max_values,
