@@ -412,6 +412,24 @@ ENGLISH_MESSAGES = {
 }
 
 
+def doc_texts(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The texts of one JSON explanation: (words a user reads, code tshape writes).
+
+    Code: a check's hand sum or torch.allclose(...), and the operands' names over a table.
+    torch's own message (error kind torch_error) is neither: tshape quotes it as it is.
+    """
+    words = [s["title"] for s in doc["steps"]] + [s["note"] for s in doc["steps"]]
+    words += [c["label"] for c in doc["checks"]]
+    code = [c["expression"] for c in doc["checks"]]
+    for step in doc["steps"]:
+        if step.get("table"):
+            code += step["table"]["columns"]
+            words += [c for row in step["table"]["rows"] for c in row]
+    if doc["error"] and doc["error"]["kind"] != "torch_error":
+        words += [doc["error"]["message"], doc["error"]["hint"]]
+    return words, code
+
+
 def visible_texts(args: list[str], lang_args: tuple[str, ...] = ("--lang", "es")) -> list[str]:
     """What a user reads, leaving out code: JSON text fields, plain lines, stderr."""
     texts: list[str] = []
@@ -422,14 +440,8 @@ def visible_texts(args: list[str], lang_args: tuple[str, ...] = ("--lang", "es")
         codes.add("  " + doc["call"])
         if doc["error"] and doc["error"]["kind"] == "torch_error":
             torch_says.append(doc["error"]["message"])
-        for step in doc["steps"]:
-            texts += [step["title"], step["note"]]
-            if step.get("table"):
-                texts += step["table"]["columns"] + [c for row in step["table"]["rows"] for c in row]
-        for check in doc["checks"]:
-            texts += [check["label"], check["expression"]]
-        if doc["error"] and doc["error"]["kind"] != "torch_error":
-            texts += [doc["error"]["message"], doc["error"]["hint"]]
+        words, code = doc_texts(doc)
+        texts += words + code
     plain = run_tshape(*args, "-f", "plain", *lang_args)
     for line in plain.stdout.splitlines():
         if line in codes or line.lstrip().startswith((">>>", "$ ")) or any(m in line for m in torch_says):
@@ -507,17 +519,7 @@ def test_every_text_comes_from_the_catalog(args, pseudo):
         return
     leaks = []
     for doc in r.docs:
-        # Words: every letter must come from the catalog.
-        words = [s["title"] for s in doc["steps"]] + [s["note"] for s in doc["steps"]]
-        words += [c["label"] for c in doc["checks"]]
-        # Code that tshape writes: a hand sum, torch.allclose(...), and operands' names.
-        code = [c["expression"] for c in doc["checks"]]
-        for step in doc["steps"]:
-            if step.get("table"):
-                code += step["table"]["columns"]
-                words += [c for row in step["table"]["rows"] for c in row]
-        if doc["error"] and doc["error"]["kind"] != "torch_error":  # torch's own words stay torch's
-            words += [doc["error"]["message"], doc["error"]["hint"]]
+        words, code = doc_texts(doc)  # every letter of the words must come from the catalog
         names = set(re.findall(r"\w+", " ".join([doc["call"], *(s["code"] for s in doc["steps"])])))
         leaks += [text for text in words if re.search("[A-Za-z]", outside_catalog(text))]
         leaks += [text for text in code if not _is_code(outside_catalog(text), names)]
