@@ -10,8 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from tensorshape_cli import __version__
+from tensorshape_cli import __version__, settings, usage
 from tensorshape_cli.errors import ExitCode
+from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
 from tensorshape_cli.options import Common, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
 
@@ -104,7 +105,7 @@ def view(
         if pair is not None and len(pair) != 2:
             from tensorshape_cli.errors import InputError
 
-            raise InputError("--transpose takes two dims, e.g. 0,1")
+            raise InputError(t("cli.transpose_pair"))
         return op("view").explain(load(tensor, "x"), parse_shape(shape), tuple(pair) if pair else None)
 
     return run(common, build)  # type: ignore[arg-type]
@@ -220,8 +221,16 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 def invoke(argv: Optional[list[str]] = None) -> int:
     """Run one command line and return its exit code: never a traceback."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    # The language of the messages written here, when parsing fails or tshape itself does;
+    # a command that runs reads its own --lang (runner.run).
+    with settings.use(settings.Settings(lang=resolve_lang(lang_in_argv(args)))):
+        return _invoke(args)
+
+
+def _invoke(args: list[str]) -> int:
     try:
-        code = app(args=argv, prog_name="tshape", standalone_mode=False)
+        code = app(args=args, prog_name="tshape", standalone_mode=False)
     except typer.TyperException as e:  # Click's usage errors, vendored by Typer
         ctx = getattr(e, "ctx", None)
         where = ctx.command_path if ctx is not None else "tshape"
@@ -231,7 +240,7 @@ def invoke(argv: Optional[list[str]] = None) -> int:
         if type(e).__name__ == "NoArgsIsHelpError":  # `tshape` alone: the help is the answer
             print(message)
             return ExitCode.USAGE
-        print(f"{where}: error: {message} (see '{where} --help')", file=sys.stderr)
+        print(usage.error_line(where, message), file=sys.stderr)
         return ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         print(file=sys.stderr)
@@ -242,9 +251,6 @@ def invoke(argv: Optional[list[str]] = None) -> int:
         if os.environ.get("TSHAPE_DEBUG"):
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(
-            f"tshape: internal error: {type(e).__name__}: {first} (TSHAPE_DEBUG=1 shows more)",
-            file=sys.stderr,
-        )
+        print(t("cli.internal_error", kind=type(e).__name__, message=first), file=sys.stderr)
         return ExitCode.INTERNAL
     return code if isinstance(code, int) else ExitCode.OK

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from tensorshape_cli.messages import LANGUAGES
 from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_VALUES, DTYPES
 
 OUTPUT = "Output"
@@ -30,6 +31,7 @@ class Format(str, Enum):
 
 
 DType = Enum("DType", {name: name for name in DTYPES}, type=str)  # type: ignore[misc]
+Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)  # type: ignore[misc]
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Common:
     seed: Optional[int] = None
     max_elements: int = DEFAULT_MAX_ELEMENTS
     max_values: int = DEFAULT_MAX_VALUES
+    lang: Optional[str] = None  # None: $TSHAPE_LANG, then the locale (messages.resolve_lang)
 
     def output_format(self) -> str:
         """--quiet wins, then --json, then --format; otherwise rich on a terminal, plain elsewhere."""
@@ -108,6 +111,17 @@ _OPTIONS: dict[str, Any] = {
             rich_help_panel=OUTPUT,
         ),
     ],
+    "lang": Annotated[
+        Optional[Lang],
+        typer.Option(  # type: ignore[valid-type]
+            "--lang",
+            help="Language of the explanation: en or es. Default: $TSHAPE_LANG, else es when "
+            "$LC_ALL, $LC_MESSAGES or $LANG starts with es, else en.",
+            case_sensitive=False,
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ],
 }
 
 
@@ -128,8 +142,9 @@ def with_common(command: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> int:
         values = {f.name: kwargs.pop(f.name) for f in fields(Common)}
-        if values["dtype"] is not None:
-            values["dtype"] = values["dtype"].value
+        for name in ("dtype", "lang"):  # Enum members → their plain names
+            if values[name] is not None:
+                values[name] = values[name].value
         return command(*args, common=Common(**values), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]

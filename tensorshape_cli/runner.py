@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Union
 
 from tensorshape_cli import settings
 from tensorshape_cli.errors import ExitCode, InputError
+from tensorshape_cli.messages import resolve_lang
 
 if TYPE_CHECKING:
     import torch
@@ -49,6 +50,7 @@ def exit_code(ex: Explanation) -> int:
 
 def run(common: Common, build: Callable[[Loader], Built]) -> int:
     s = settings.Settings(
+        lang=resolve_lang(common.lang),
         max_values=common.max_values,
         max_elements=common.max_elements,
         dtype=common.dtype,

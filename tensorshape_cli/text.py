@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from tensorshape_cli.messages import t
+
 
 def fmt_shape(shape: Sequence[int]) -> str:
     """(3, 1, 2) as Python prints a tuple, so `(3,)` for one dimension and `()` for none."""
@@ -35,7 +37,11 @@ def fmt_num(value: object) -> str:
 
 
 def fmt_count(n: int) -> str:
-    return f"{n:,}"
+    """A count grouped by thousands as the language writes it: 12,345 in English; in Spanish
+    12 345 (a no-break space), with four-digit numbers left whole (RAE: 1000, 10 000)."""
+    if abs(n) < int(t("number.group_from")):
+        return str(n)
+    return f"{n:,}".replace(",", t("number.thousands_sep"))
 
 
 def fmt_index(index: Sequence[int]) -> str:

@@ -34,6 +34,11 @@ CLEAN_ENV: dict[str, str | None] = {
     "NO_COLOR": None,
     "FORCE_COLOR": None,
     "COLUMNS": "120",
+    # The language: English unless a test asks for another (--lang, TSHAPE_LANG, the locale).
+    "TSHAPE_LANG": None,
+    "LC_ALL": None,
+    "LC_MESSAGES": None,
+    "LANG": None,
 }
 
 TOP_KEYS = {"schema_version", "op", "call", "inputs", "steps", "checks", "result", "error"}

@@ -37,6 +37,9 @@ MESSAGES: dict[str, str] = {
     "input.constructor_too_many": "{name}: {call} would hold {numel} elements, more than the limit of {limit} (raise it with --max-elements, or use shape(...) for shapes alone)",
     "input.shape_empty": "{what}: the shape is empty; write () for a scalar",
     "input.shape": "{what}: cannot read '{text}' as a shape: '{part}' is not an integer (write 3,-1 or '(3, -1)' or '3 -1')",
+    # --- numbers: how counts are grouped (12,345) ---
+    "number.thousands_sep": ",",
+    "number.group_from": "1000",
     # --- shared words ---
     "word.yes": "yes",
     "word.no": "no",
@@ -67,6 +70,7 @@ MESSAGES: dict[str, str] = {
     "unsqueeze.note_negative": "({dim} + {n} + 1 = {pos})",
     "unsqueeze.check.label": "shape",
     "unsqueeze.check.expr": "{shape} with a 1 inserted at position {pos}",
+    "unsqueeze.tour.title": "unsqueeze({dim}): add a dimension {where}",
     # --- view ---
     "view.title": "view: the same data read with another shape",
     "view.transpose.title": "Transpose first",
@@ -169,4 +173,20 @@ MESSAGES: dict[str, str] = {
     "render.col.check": "check",
     "render.col.by_hand": "by hand",
     "render.col.torch": "torch",
+    # --- the command line (usage errors mirror Click's English, so they can be translated) ---
+    "cli.usage_error": "{where}: error: {message} (see '{where} --help')",
+    "cli.internal_error": "tshape: internal error: {kind}: {message} (TSHAPE_DEBUG=1 shows more)",
+    "cli.transpose_pair": "--transpose takes two dims, e.g. 0,1",
+    "usage.no_such_option.suggest": "No such option: {name} (Possible options: {options})",
+    "usage.no_such_option": "No such option: {name}",
+    "usage.no_such_command": "No such command {name}.",
+    "usage.missing_option": "Missing option {name}.",
+    "usage.missing_argument": "Missing argument {name}.",
+    "usage.invalid_value": "Invalid value for {name}: {message}",
+    "usage.not_a_number": "{value} is not a valid {kind}.",
+    "usage.not_one_of": "{value} is not one of {choices}.",
+    "usage.not_in_range": "{value} is not in the range {range}.",
+    "usage.extra_arguments": "Got unexpected extra argument(s) ({args})",
+    "usage.requires_argument": "Option {name} requires an argument.",
+    "usage.takes_no_value": "Option {name} does not take a value.",
 }

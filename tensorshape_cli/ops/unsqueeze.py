@@ -28,8 +28,7 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
         Step(t("unsqueeze.range.title"), "x.dim()", None, t("unsqueeze.range", lo=lo, hi=hi, n=n))
     )
     if dim is None:
-        for d in range(lo, hi + 1):
-            ex.steps.append(_unsqueezed_step(x, d, title=f"unsqueeze({d})"))
+        ex.steps.extend(_unsqueezed_step(x, d) for d in range(lo, hi + 1))
         return ex
 
     if dim < 0:
@@ -54,7 +53,7 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
             ex.error = torch_error(e)
         return ex
     pos = dim % (n + 1)
-    step = _unsqueezed_step(x, dim, title=t("step.result"), result=result)
+    step = _unsqueezed_step(x, dim, result=result)
     ex.steps.append(step)
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
     expected = [*x.shape[:pos], 1, *x.shape[pos:]]
@@ -71,9 +70,11 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
     return ex
 
 
-def _unsqueezed_step(x: torch.Tensor, dim: int, title: str, result: torch.Tensor | None = None) -> Step:
+def _unsqueezed_step(x: torch.Tensor, dim: int, result: torch.Tensor | None = None) -> Step:
+    """The result of `x.unsqueeze(dim)`; without `result`, one step of the tour of every dim."""
     n = x.dim()
     pos = dim % (n + 1)
+    tour = result is None
     result = x.unsqueeze(dim) if result is None else result
     if pos == 0:
         where = t("unsqueeze.at_start")
@@ -81,8 +82,20 @@ def _unsqueezed_step(x: torch.Tensor, dim: int, title: str, result: torch.Tensor
         where = t("unsqueeze.at_end")
     else:
         where = t("unsqueeze.in_middle", pos=pos)
-    note = t("unsqueeze.note", pos=pos, where=where, before=fmt_shape(x.shape), after=fmt_shape(result.shape))
+    note = t(
+        "unsqueeze.note",
+        pos=pos,
+        where=where,
+        before=fmt_shape(x.shape),
+        after=fmt_shape(result.shape),
+    )
     if dim < 0:
         note += " " + t("unsqueeze.note_negative", dim=dim, n=n, pos=pos)
-    code = f"y = x.unsqueeze({dim})" if title == t("step.result") else f"x.unsqueeze({dim})"
-    return Step(title, code, info(result, marked=[pos]), note)
+    if tour:  # titled as the notebook does: "unsqueeze(0) - agregar dimensión al inicio"
+        return Step(
+            t("unsqueeze.tour.title", dim=dim, where=where),
+            f"x.unsqueeze({dim})",
+            info(result, marked=[pos]),
+            note,
+        )
+    return Step(t("step.result"), f"y = x.unsqueeze({dim})", info(result, marked=[pos]), note)

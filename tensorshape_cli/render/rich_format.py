@@ -171,7 +171,7 @@ def render(ex: Explanation, out: TextIO) -> None:
     if ex.checks:
         console.print(_checks(ex))
     if ex.result is not None:
-        console.print(Text(t("render.result", summary="")), shape_text(ex.result))
+        console.print(Text(t("render.result", summary="").rstrip()), shape_text(ex.result))
     if ex.error is not None:
         body = Text(ex.error.message, style="bold")
         if ex.error.hint:
