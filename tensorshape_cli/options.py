@@ -41,6 +41,7 @@ class Common:
     seed: Optional[int] = None
     max_elements: int = DEFAULT_MAX_ELEMENTS
     max_values: int = DEFAULT_MAX_VALUES
+    meta: bool = False
 
     def output_format(self) -> str:
         """--quiet wins, then --json, then --format; otherwise rich on a terminal, plain elsewhere."""
@@ -106,6 +107,15 @@ _OPTIONS: dict[str, Any] = {
             min=0,
             help="Elide the values of tensors with more elements than this.",
             rich_help_panel=OUTPUT,
+        ),
+    ],
+    "meta": Annotated[
+        bool,
+        typer.Option(
+            "--meta",
+            help="Shape-only: every tensor on torch's meta device (shapes and strides, no values, "
+            "no element limit).",
+            rich_help_panel=INPUT,
         ),
     ],
 }

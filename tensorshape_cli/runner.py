@@ -53,6 +53,7 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
         max_elements=common.max_elements,
         dtype=common.dtype,
         seed=common.seed,
+        meta=common.meta,
     )
     from tensorshape_cli import render
 
