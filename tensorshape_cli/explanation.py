@@ -113,14 +113,18 @@ class Explanation:
     title: str = ""
     # The tshape command line that produces this explanation, when it is not the one typed.
     command: str = ""
+    # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
+    line: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(c.ok for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
+        located = {"line": self.line} if self.line is not None else {}
         return {
             "schema_version": SCHEMA_VERSION,
+            **located,
             "op": self.op,
             "call": self.call,
             "inputs": {k: v.to_dict() for k, v in self.inputs.items()},

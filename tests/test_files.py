@@ -170,6 +170,7 @@ def test_a_malicious_pickle_is_refused_and_does_not_run(tshape, tmp_path, how):
     for argv in (
         ["unsqueeze", f"{path}:weight"],
         ["unsqueeze", str(path)],
+        ["inspect", str(path)],
         ["linear", "[[1.0, 2.0]]", "--weight", f"{path}:weight"],
     ):
         r = tshape(*argv)
