@@ -6,7 +6,7 @@ An op fills an Explanation; a renderer turns it into text. JSON output is
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -74,7 +74,7 @@ class Step:
             "code": self.code,
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
-            "table": asdict(self.table) if self.table else None,
+            "table": {"columns": self.table.columns, "rows": self.table.rows} if self.table else None,
         }
 
 
@@ -88,7 +88,14 @@ class Check:
     ok: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # written out: dataclasses.asdict deep-copies, a cost every line of a batch run pays
+        return {
+            "label": self.label,
+            "expression": self.expression,
+            "manual": self.manual,
+            "torch": self.torch,
+            "ok": self.ok,
+        }
 
 
 @dataclass
@@ -98,7 +105,7 @@ class OpError:
     hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"kind": self.kind, "message": self.message, "hint": self.hint}
 
 
 @dataclass
