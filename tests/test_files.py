@@ -331,3 +331,24 @@ def test_file_tensors_in_every_command(tshape, tmp_path):
     assert_tensor(r.doc["result"], torch.sum(x * w.view(3, 1, -1), dim=0))
     r = tshape("view", f"{tmp_path}/layer.pt:x", "--shape", "-1", "-q")
     assert r.stdout == " ".join(map(str, x.view(-1).shape)) + "\n"
+
+
+def test_example_files_are_what_make_files_writes():
+    import importlib.util
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    spec = importlib.util.spec_from_file_location("make_files", examples / "make_files.py")
+    assert spec is not None and spec.loader is not None
+    make_files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_files)
+    state = make_files.state_dict()
+    for loaded in (
+        torch.load(examples / "model.pt", weights_only=True),
+        load_file(examples / "model.safetensors"),
+    ):
+        assert set(loaded) == set(state)
+        for key, tensor in state.items():
+            assert torch.equal(loaded[key], tensor), key
+    x = torch.from_numpy(np.load(examples / "x.npy", allow_pickle=False))
+    assert torch.equal(x, torch.arange(1, 13, dtype=torch.float32).view(3, 2, 2))
