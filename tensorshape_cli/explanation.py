@@ -6,7 +6,7 @@ An op fills an Explanation; a renderer turns it into text. JSON output is
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -74,7 +74,7 @@ class Step:
             "code": self.code,
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
-            "table": asdict(self.table) if self.table else None,
+            "table": {"columns": self.table.columns, "rows": self.table.rows} if self.table else None,
         }
 
 
@@ -88,7 +88,14 @@ class Check:
     ok: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # written out: dataclasses.asdict deep-copies, a cost every line of a batch run pays
+        return {
+            "label": self.label,
+            "expression": self.expression,
+            "manual": self.manual,
+            "torch": self.torch,
+            "ok": self.ok,
+        }
 
 
 @dataclass
@@ -98,7 +105,7 @@ class OpError:
     hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"kind": self.kind, "message": self.message, "hint": self.hint}
 
 
 @dataclass
@@ -113,14 +120,18 @@ class Explanation:
     title: str = ""
     # The tshape command line that produces this explanation, when it is not the one typed.
     command: str = ""
+    # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
+    line: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(c.ok for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
+        located = {"line": self.line} if self.line is not None else {}
         return {
             "schema_version": SCHEMA_VERSION,
+            **located,
             "op": self.op,
             "call": self.call,
             "inputs": {k: v.to_dict() for k, v in self.inputs.items()},

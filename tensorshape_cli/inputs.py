@@ -75,12 +75,30 @@ class StdinReader:
 
 
 def load_tensor(text: str, name: str, stdin: StdinReader | None = None) -> torch.Tensor:
-    """Read one TENSOR argument; `name` is how messages refer to it (x, weights, ...)."""
+    """Read one TENSOR argument; `name` is how messages refer to it (x, weights, ...).
+
+    Under --meta the tensor is shape-only: on torch's meta device, with no values.
+    """
+    tensor = _load(text, name, stdin)
+    if settings.current().meta and tensor.device.type != "meta":
+        from tensorshape_cli.tensorfiles import shape_only
+
+        tensor = shape_only(tensor)
+    return tensor
+
+
+def _load(text: str, name: str, stdin: StdinReader | None) -> torch.Tensor:
     spec = text.strip()
     if spec == "-":
         return parse_text((stdin or StdinReader()).read(name), name, source=t("input.stdin"))
+    bare = spec[1:] if spec.startswith("@") else spec
+    from tensorshape_cli import tensorfiles
+
+    tensor_file = tensorfiles.split_spec(bare)
+    if tensor_file is not None:  # .npy, .pt, .pth, .safetensors, with an optional :KEY
+        return tensorfiles.load(*tensor_file, name)
     if spec.startswith("@") or spec.lower().endswith(JSON_SUFFIXES):
-        path = Path(spec[1:] if spec.startswith("@") else spec).expanduser()
+        path = Path(bare).expanduser()
         return parse_text(read_text_file(path, name), name, source=str(path))
     return parse_text(spec, name)
 

@@ -44,6 +44,7 @@ class Common:
     max_elements: int = DEFAULT_MAX_ELEMENTS
     max_values: int = DEFAULT_MAX_VALUES
     lang: Optional[str] = None  # None: $TSHAPE_LANG, then the locale (messages.resolve_lang)
+    meta: bool = False
 
     def output_format(self) -> str:
         """--quiet wins, then --json, then --format; otherwise rich on a terminal, plain elsewhere."""
@@ -120,6 +121,15 @@ _OPTIONS: dict[str, Any] = {
             case_sensitive=False,
             rich_help_panel=OUTPUT,
             show_default=False,
+        ),
+    ],
+    "meta": Annotated[
+        bool,
+        typer.Option(
+            "--meta",
+            help="Shape-only: every tensor on torch's meta device (shapes and strides, no values, "
+            "no element limit).",
+            rich_help_panel=INPUT,
         ),
     ],
 }

@@ -6,6 +6,8 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Union
 
@@ -22,13 +24,26 @@ if TYPE_CHECKING:
 Built = Union["Explanation", "list[Explanation]"]
 
 
+@dataclass
+class BatchLine:
+    """Set while `tshape run` runs one line of its file: the whole run shares one format."""
+
+    number: int
+    command: str  # the line as a command line, for the heading of plain and rich output
+    format: str
+
+
+batch_line: ContextVar[BatchLine | None] = ContextVar("tshape_batch_line", default=None)
+
+
 class Loader:
     """Reads TENSOR arguments for one command (standard input at most once)."""
 
     def __init__(self) -> None:
         from tensorshape_cli.inputs import StdinReader
 
-        self._stdin = StdinReader()
+        # In a batch, standard input belongs to the run (it may be the batch file itself).
+        self._stdin = StdinReader(_refuse_stdin if batch_line.get() is not None else None)
 
     def __call__(self, text: str, name: str) -> torch.Tensor:
         from tensorshape_cli.inputs import load_tensor
@@ -37,6 +52,12 @@ class Loader:
 
     def optional(self, text: str | None, name: str) -> torch.Tensor | None:
         return None if text is None else self(text, name)
+
+
+def _refuse_stdin() -> str:
+    from tensorshape_cli.messages import t
+
+    raise InputError(t("batch.stdin"))
 
 
 def op(name: str) -> ModuleType:
@@ -55,6 +76,7 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
         max_elements=common.max_elements,
         dtype=common.dtype,
         seed=common.seed,
+        meta=common.meta,
     )
     from tensorshape_cli import render
 
@@ -65,7 +87,14 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
             print(f"tshape: {e}", file=sys.stderr)
             return ExitCode.USAGE
         explanations = built if isinstance(built, list) else [built]
-        draw = render.get(common.output_format())
+        line = batch_line.get()
+        if line is not None:
+            from tensorshape_cli.messages import t
+
+            for ex in explanations:
+                ex.line = line.number
+                ex.command = ex.command or t("batch.command", command=line.command, line=line.number)
+        draw = render.get(line.format if line is not None else common.output_format())
         try:
             for ex in explanations:
                 draw(ex, sys.stdout)

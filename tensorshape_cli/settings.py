@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 DTYPES = (
     "bool", "uint8", "int8", "int16", "int32", "int64",
@@ -28,6 +29,8 @@ class Settings:
     seed: int | None = None
     meta: bool = False
     seeded: bool = False
+    # describe.summary's memo for this run: the same elements are summarised once
+    summaries: dict[Any, Any] = field(default_factory=dict)
 
 
 _current: ContextVar[Settings] = ContextVar("tshape_settings", default=Settings())  # noqa: B039
@@ -40,7 +43,7 @@ def seed_torch() -> None:
     if s.seed is not None and not s.seeded:
         import torch
 
-        torch.manual_seed(s.seed)
+        torch.default_generator.manual_seed(s.seed)  # torch.manual_seed for the CPU, see ops/linear.py
         s.seeded = True
 
 

@@ -46,3 +46,15 @@ def fmt_count(n: int) -> str:
 
 def fmt_index(index: Sequence[int]) -> str:
     return ", ".join(str(i) for i in index)
+
+
+def fmt_bytes(n: int) -> str:
+    """1,234 bytes, 4.0 KiB, 1.5 GiB: binary units, as file sizes are usually shown."""
+    if n < 1024:
+        return f"{n:,} bytes"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        value /= 1024
+        if value < 1024 or unit == "PiB":
+            return f"{value:.1f} {unit}"
+    return f"{n:,} bytes"  # not reached

@@ -166,8 +166,11 @@ def find_check(doc: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 def assert_schema(doc: dict[str, Any]) -> None:
-    """schema_version 1 exactly as design.md writes it (plus the optional 'table' on steps)."""
-    assert set(doc) == TOP_KEYS
+    """schema_version 1 exactly as design.md writes it (plus the optional 'table' on steps, and
+    'line', the batch file line, in the output of `tshape run`)."""
+    assert TOP_KEYS <= set(doc) <= TOP_KEYS | {"line"}, sorted(doc)
+    if "line" in doc:
+        assert isinstance(doc["line"], int) and doc["line"] >= 1
     assert doc["schema_version"] == 1
     assert isinstance(doc["op"], str) and doc["op"]
     assert isinstance(doc["call"], str) and doc["call"]

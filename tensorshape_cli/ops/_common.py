@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tensorshape_cli.explanation import Check, OpError
 from tensorshape_cli.messages import t
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import torch
 
 MAX_TERMS_SHOWN = 6
+MaybeTensor = TypeVar("MaybeTensor", bound="torch.Tensor | None")
 
 
 def torch_error(e: BaseException) -> OpError:
@@ -72,6 +73,18 @@ def storage_note(x: torch.Tensor, y: torch.Tensor) -> str:
     if y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
         return t("storage.shared")
     return t("storage.copied")
+
+
+def shape_only_if_any(*tensors: MaybeTensor) -> list[MaybeTensor]:
+    """Shape-only is contagious: torch refuses to mix meta and real tensors in one operation,
+    so if one input is a meta tensor (or --meta is on), all of them become meta tensors."""
+    from tensorshape_cli import settings
+    from tensorshape_cli.tensorfiles import shape_only
+
+    present = [x for x in tensors if x is not None]
+    if not settings.current().meta and all(x.device.type != "meta" for x in present):
+        return list(tensors)
+    return [x if x is None or x.device.type == "meta" else shape_only(x) for x in tensors]  # type: ignore[misc]
 
 
 def skipped_check() -> Check:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tensorshape_cli.explanation import Explanation
 from tensorshape_cli.ops import linear, unsqueeze, view, weighted
+from tensorshape_cli.ops._common import shape_only_if_any
 
 # The notebook's own command lines, shown above each part of the demo.
 COMMANDS = (
@@ -20,11 +21,16 @@ COMMANDS = (
 def explain() -> list[Explanation]:
     import torch
 
-    weights = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    # under --meta every part is shape-only, not only those whose inputs pass through the ops' check
+    a, b2, weights = shape_only_if_any(
+        torch.tensor([1, 2, 3]),
+        torch.tensor([[1, 2], [3, 4]]),
+        torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+    )
     x, w, b = linear.notebook_inputs()
     parts = [
-        unsqueeze.explain(torch.tensor([1, 2, 3])),
-        unsqueeze.explain(torch.tensor([[1, 2], [3, 4]])),
+        unsqueeze.explain(a),
+        unsqueeze.explain(b2),
         view.explain(weights, [3, 1, -1]),
         weighted.explain(*weighted.prepare(None, None)),
         linear.explain(x, w, b),

@@ -13,6 +13,7 @@ from tensorshape_cli.ops._common import (
     agrees,
     allclose_check,
     eps_of,
+    shape_only_if_any,
     skipped_check,
     torch_error,
     written_sum,
@@ -48,6 +49,7 @@ def explain(
 
     if bias is not None and not use_bias:
         raise InputError(t("linear.bias_conflict"))
+    x, weight, bias = shape_only_if_any(x, weight, bias)  # type: ignore[assignment]
     if weight is not None and weight.dim() == 2 and out_features not in (None, weight.shape[0]):
         raise InputError(
             t("linear.out_conflict", n=out_features, out=weight.shape[0], shape=fmt_shape(weight.shape))
@@ -105,7 +107,10 @@ def explain(
         return ex
 
     meta = x.device.type == "meta"
-    torch.manual_seed(seed)  # nn.Linear draws its initial parameters from the global generator
+    # nn.Linear draws its initial parameters from the global CPU generator. This is what
+    # torch.manual_seed(seed) does for the CPU, without the lazy seeding of CUDA/XPU/MTIA that
+    # records a stack trace on every call (milliseconds each, per line of a `tshape run`).
+    torch.default_generator.manual_seed(seed)
     m = nn.Linear(in_features, out, bias=use_bias, dtype=dtype, device="meta" if meta else None)
     ex.call = f"nn.Linear(in_features={in_features}, out_features={out}, bias={use_bias})(x)"
     bound = 1 / math.sqrt(in_features) if in_features else 0.0

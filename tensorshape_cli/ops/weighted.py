@@ -16,6 +16,7 @@ from tensorshape_cli.ops._common import (
     agrees,
     allclose_check,
     eps_of,
+    shape_only_if_any,
     skipped_check,
     torch_error,
     written_sum,
@@ -43,24 +44,33 @@ def prepare(
     """The inputs a command line leaves out, as the notebook makes them."""
     import torch
 
+    # a shape-only input makes the missing ones shape-only too: nothing large is allocated
+    meta = settings.current().meta or any(t is not None and t.device.type == "meta" for t in (x, weights))
     if random and weights is None:
         m = models or (x.shape[0] if x is not None and x.dim() == 3 else 3)
         c = classes or (x.shape[2] if x is not None and x.dim() == 3 else 2)
-        settings.seed_torch()
-        weights = torch.rand(m, c)  # as the layer's own nn.Parameter(tr.rand(M, C))
+        if meta:
+            weights = torch.empty(m, c, device="meta")
+        else:
+            settings.seed_torch()
+            weights = torch.rand(m, c)  # as the layer's own nn.Parameter(tr.rand(M, C))
     if weights is None:
         weights = torch.arange(1, 7, dtype=torch.float32).view(3, 2)
         if x is None:
             x = torch.arange(1, 13, dtype=torch.float32).view(3, 2, 2)
     if x is None:
         m, c = (weights.shape[0], weights.shape[-1]) if weights.dim() == 2 else (3, 2)
-        x = torch.arange(1, m * batch * c + 1, dtype=torch.float32).view(m, batch, c)
+        if meta:
+            x = torch.empty(m, batch, c, device="meta")
+        else:
+            x = torch.arange(1, m * batch * c + 1, dtype=torch.float32).view(m, batch, c)
     return x, weights
 
 
 def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     import torch
 
+    x, weights = shape_only_if_any(x, weights)
     ex = Explanation(
         op="weighted", call=CALL, title=t("weighted.title"), inputs={"x": info(x), "weights": info(weights)}
     )

@@ -16,6 +16,9 @@ def render(ex: Explanation, out: TextIO) -> None:
         out.write(" ".join(map(str, ex.result.shape)) + "\n")
         return
     # No single result (the unsqueeze tour): one line per step that made a tensor.
-    for step in ex.steps[1:]:
-        if step.tensor is not None:
-            out.write(" ".join(map(str, step.tensor.shape)) + "\n")
+    shapes = [step.tensor.shape for step in ex.steps[1:] if step.tensor is not None]
+    for shape in shapes:
+        out.write(" ".join(map(str, shape)) + "\n")
+    if not shapes:  # a listing (inspect): each input's name, then its shape
+        for name, info in ex.inputs.items():
+            out.write(" ".join([name, *map(str, info.shape)]) + "\n")

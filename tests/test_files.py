@@ -1,0 +1,354 @@
+"""Tensor files as TENSOR arguments: .npy, .pt/.pth, .safetensors, FILE:KEY, and refusing pickles."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_one_line, assert_schema, assert_tensor
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file, save_file
+
+
+class Payload:
+    """A pickle that would create `marker` when unpickled: the attack weights_only stops."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def model_state() -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    return model.state_dict()
+
+
+def read_x(tshape, spec: str, *extra: str) -> dict:
+    r = tshape("unsqueeze", spec, "--dim", "0", "--json", *extra)
+    assert r.code == 0, r.stderr
+    assert_schema(r.doc)
+    return r.doc["inputs"]["x"]
+
+
+def refused(tshape, spec: str, *extra: str) -> str:
+    r = tshape("unsqueeze", spec, "--dim", "0", *extra)
+    assert r.code == 2, (r.code, r.stdout)
+    assert r.stdout == ""
+    assert_one_line(r.stderr)
+    return r.stderr.strip()
+
+
+# --- .pt / .pth ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth"])
+def test_state_dict_key(tshape, tmp_path, suffix):
+    path = tmp_path / f"model{suffix}"
+    torch.save(model_state(), path)
+    loaded = torch.load(path, weights_only=True)
+    for key in ("0.weight", "0.bias", "2.weight", "2.bias"):
+        assert_tensor(read_x(tshape, f"{path}:{key}"), loaded[key])
+
+
+def test_a_file_holding_one_tensor_needs_no_key(tshape, tmp_path):
+    path = tmp_path / "x.pt"
+    torch.save(torch.arange(6).view(2, 3), path)
+    assert_tensor(read_x(tshape, str(path)), torch.load(path, weights_only=True))
+    assert_tensor(read_x(tshape, f"@{path}"), torch.load(path, weights_only=True))
+
+
+def test_a_state_dict_with_one_tensor_needs_no_key(tshape, tmp_path):
+    path = tmp_path / "one.pt"
+    torch.save({"w": torch.ones(2, 2)}, path)
+    assert_tensor(read_x(tshape, str(path)), torch.load(path, weights_only=True)["w"])
+
+
+def test_nested_checkpoint_keys_are_dotted(tshape, tmp_path):
+    path = tmp_path / "ckpt.pt"
+    state = model_state()
+    torch.save({"epoch": 3, "model": state, "history": [torch.zeros(2), torch.ones(3)]}, path)
+    assert_tensor(read_x(tshape, f"{path}:model.0.weight"), state["0.weight"])
+    assert_tensor(read_x(tshape, f"{path}:history.1"), torch.ones(3))
+    line = refused(tshape, f"{path}:epoch")
+    assert "'epoch'" in line and "not a tensor" in line
+
+
+def test_strides_of_a_saved_view_are_kept(tshape, tmp_path):
+    path = tmp_path / "t.pt"
+    torch.save({"t": torch.arange(6).view(2, 3).T}, path)
+    loaded = torch.load(path, weights_only=True)["t"]
+    info = read_x(tshape, f"{path}:t")
+    assert_tensor(info, loaded)
+    assert info["contiguous"] is False
+    # and view explains the refusal that torch gives for it
+    r = tshape("view", f"{path}:t", "--shape", "-1", "--json")
+    assert r.code == 1
+    assert r.doc["error"]["kind"] == "view_not_contiguous"
+
+
+def test_legacy_torch_format(tshape, tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"a": torch.arange(4.0)}, path, _use_new_zipfile_serialization=False)
+    assert_tensor(read_x(tshape, f"{path}:a"), torch.arange(4.0))
+
+
+def test_parameters_are_read_as_their_data(tshape, tmp_path):
+    path = tmp_path / "p.pt"
+    torch.save({"p": torch.nn.Parameter(torch.ones(2))}, path)
+    info = read_x(tshape, f"{path}:p")
+    assert_tensor(info, torch.ones(2))
+
+
+def test_several_tensors_without_a_key(tshape, tmp_path):
+    path = tmp_path / "model.pt"
+    state = model_state()
+    torch.save(state, path)
+    line = refused(tshape, str(path))
+    assert str(len(state)) in line
+    for key in state:
+        assert key in line
+    assert f"{path}:" in line  # an example of the syntax
+
+
+def test_unknown_key_lists_the_keys_closest_first(tshape, tmp_path):
+    path = tmp_path / "model.pt"
+    state = {"fc.bias": torch.zeros(2), "encoder.layer": torch.zeros(1), "fc.weight": torch.ones(2, 3)}
+    torch.save(state, path)
+    line = refused(tshape, f"{path}:fc.wieght")
+    assert "fc.wieght" in line
+    listed = line.split(":")[-1]
+    assert listed.index("fc.weight") < listed.index("fc.bias") < listed.index("encoder.layer")
+
+
+def test_many_keys_are_cut_short(tshape, tmp_path):
+    path = tmp_path / "many.pt"
+    torch.save({f"layer{i}": torch.zeros(1) for i in range(30)}, path)
+    line = refused(tshape, f"{path}:nope")
+    assert "more" in line and "tshape inspect" in line
+    assert line.count("layer") < 30
+
+
+def test_a_key_on_a_single_tensor_file(tshape, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.arange(3))
+    line = refused(tshape, f"{path}:weight")
+    assert "weight" in line
+
+
+def test_missing_empty_and_foreign_files(tshape, tmp_path):
+    assert str(tmp_path / "nope.pt") in refused(tshape, str(tmp_path / "nope.pt"))
+    for name, data in [("empty.pt", b""), ("text.pt", b"hello, not torch"), ("zip.pt", b"PK\x03\x04junk")]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert str(path) in refused(tshape, str(path))
+    (tmp_path / "dir.pt").mkdir()
+    assert "directory" in refused(tshape, str(tmp_path / "dir.pt"))
+
+
+# --- no code from a file ever runs -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["zip", "legacy", "raw pickle"])
+def test_a_malicious_pickle_is_refused_and_does_not_run(tshape, tmp_path, how):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    payload = {"weight": torch.ones(2), "evil": Payload(str(marker))}
+    if how == "zip":
+        torch.save(payload, path)
+    elif how == "legacy":
+        torch.save(payload, path, _use_new_zipfile_serialization=False)
+    else:
+        path.write_bytes(pickle.dumps(payload))
+    for argv in (
+        ["unsqueeze", f"{path}:weight"],
+        ["unsqueeze", str(path)],
+        ["inspect", str(path)],
+        ["linear", "[[1.0, 2.0]]", "--weight", f"{path}:weight"],
+    ):
+        r = tshape(*argv)
+        assert r.code == 2, (argv, r.stdout)
+        assert_one_line(r.stderr)
+        assert "weights_only" in r.stderr
+        assert not marker.exists(), "the pickle's code ran"
+    if sys.platform != "win32":  # the payload is real: an unsafe load would have run it
+        if how == "raw pickle":
+            pickle.loads(path.read_bytes())
+        else:
+            torch.load(path, weights_only=False)
+        assert marker.exists()
+
+
+def test_a_pickled_numpy_array_is_refused_and_does_not_run(tshape, tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.npy"
+    np.save(path, np.array([Payload(str(marker))], dtype=object), allow_pickle=True)
+    line = refused(tshape, str(path))
+    assert "allow_pickle=False" in line
+    assert not marker.exists()
+    np.load(path, allow_pickle=True)  # the payload is real
+    assert marker.exists()
+
+
+def test_a_pickle_named_npy_is_refused(tshape, tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.npy"
+    path.write_bytes(pickle.dumps(Payload(str(marker))))
+    refused(tshape, str(path))
+    assert not marker.exists()
+
+
+# --- .npy --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(12, dtype=np.int64).reshape(3, 4),
+        np.linspace(0, 1, 5, dtype=np.float32),
+        np.array([True, False]),
+        np.array(2.5),
+        np.zeros((0, 3)),
+        np.asfortranarray(np.arange(6, dtype=np.int32).reshape(2, 3)),
+        np.arange(4, dtype=">i4"),  # big-endian
+        np.arange(3, dtype=np.uint8),
+    ],
+    ids=["int64", "float32", "bool", "scalar", "empty", "fortran", "big-endian", "uint8"],
+)
+def test_npy_as_torch_from_numpy(tshape, tmp_path, array):
+    path = tmp_path / "x.npy"
+    np.save(path, array)
+    loaded = np.load(path, allow_pickle=False)
+    expected = torch.from_numpy(loaded.astype(loaded.dtype.newbyteorder("="), order="K"))
+    info = read_x(tshape, str(path))
+    if expected.numel() == 0:  # numpy gives empty arrays zero strides
+        assert info["shape"] == list(expected.shape) and info["values"] == expected.tolist()
+    else:
+        assert_tensor(info, expected)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=0, max_size=3),
+    dtype=st.sampled_from(["int8", "int32", "int64", "float16", "float32", "float64", "bool", "uint8"]),
+    fortran=st.booleans(),
+)
+def test_npy_round_trip(tshape, tmp_path, shape, dtype, fortran):
+    rng = np.random.default_rng(len(shape))
+    array = (rng.standard_normal(shape) * 10).astype(dtype)
+    if fortran:
+        array = np.asfortranarray(array)
+    path = tmp_path / "r.npy"
+    np.save(path, array)
+    assert_tensor(read_x(tshape, str(path)), torch.from_numpy(np.load(path)))
+
+
+def test_npy_of_strings_is_refused(tshape, tmp_path):
+    path = tmp_path / "s.npy"
+    np.save(path, np.array(["a", "b"]))
+    assert "<U1" in refused(tshape, str(path))
+
+
+def test_npz_under_an_npy_name_is_refused(tshape, tmp_path):
+    path = tmp_path / "z.npy"
+    with open(path, "wb") as f:
+        np.savez(f, a=np.arange(3))
+    refused(tshape, str(path))
+
+
+# --- .safetensors ------------------------------------------------------------------------------------
+
+
+def test_safetensors_keys(tshape, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_file({k: v.contiguous() for k, v in model_state().items()}, str(path))
+    loaded = load_file(str(path))
+    for key, tensor in loaded.items():
+        assert_tensor(read_x(tshape, f"{path}:{key}"), tensor)
+    line = refused(tshape, f"{path}:0.wieght")
+    assert line.split(":")[-1].strip().startswith("0.weight")
+
+
+def test_safetensors_bfloat16(tshape, tmp_path):
+    path = tmp_path / "b.safetensors"
+    save_file({"w": torch.arange(4, dtype=torch.bfloat16)}, str(path))
+    assert_tensor(read_x(tshape, str(path)), load_file(str(path))["w"])
+
+
+def test_corrupt_safetensors(tshape, tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    assert str(path) in refused(tshape, str(path))
+
+
+def test_without_the_safetensors_package(tshape, tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    save_file({"w": torch.ones(2)}, str(path))
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # import safetensors now fails
+    assert "pip install safetensors" in refused(tshape, str(path))
+
+
+# --- options that apply to file tensors ----------------------------------------------------------
+
+
+def test_dtype_applies_to_file_tensors(tshape, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.arange(4))
+    assert_tensor(read_x(tshape, str(path), "--dtype", "float64"), torch.arange(4).double())
+
+
+def test_max_elements_applies_to_file_tensors(tshape, tmp_path):
+    path = tmp_path / "m.pt"
+    torch.save({"w": torch.zeros(4, 5)}, path)
+    line = refused(tshape, f"{path}:w", "--max-elements", "19")
+    assert "20" in line and "19" in line and "--meta" in line
+    assert read_x(tshape, f"{path}:w", "--max-elements", "20")["shape"] == [4, 5]
+
+
+def test_meta_reads_the_shape_alone(tshape, tmp_path):
+    path = tmp_path / "m.pt"
+    tensor = torch.arange(6.0).view(2, 3).T
+    torch.save({"w": tensor}, path)
+    info = read_x(tshape, f"{path}:w", "--meta", "--max-elements", "1")
+    assert_tensor(info, tensor, values=False)
+    assert info["values"] is None and "summary" not in info
+
+
+def test_file_tensors_in_every_command(tshape, tmp_path):
+    x = torch.arange(12.0).view(3, 2, 2)
+    w = torch.arange(6.0).view(3, 2)
+    torch.save({"x": x, "w": w}, tmp_path / "layer.pt")
+    np.save(tmp_path / "w.npy", w.numpy())
+    r = tshape("weighted", f"{tmp_path}/layer.pt:x", "--weights", f"{tmp_path}/w.npy", "--json")
+    assert r.code == 0, r.stderr
+    assert_tensor(r.doc["result"], torch.sum(x * w.view(3, 1, -1), dim=0))
+    r = tshape("view", f"{tmp_path}/layer.pt:x", "--shape", "-1", "-q")
+    assert r.stdout == " ".join(map(str, x.view(-1).shape)) + "\n"
+
+
+def test_example_files_are_what_make_files_writes():
+    import importlib.util
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    spec = importlib.util.spec_from_file_location("make_files", examples / "make_files.py")
+    assert spec is not None and spec.loader is not None
+    make_files = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_files)
+    state = make_files.state_dict()
+    for loaded in (
+        torch.load(examples / "model.pt", weights_only=True),
+        load_file(examples / "model.safetensors"),
+    ):
+        assert set(loaded) == set(state)
+        for key, tensor in state.items():
+            assert torch.equal(loaded[key], tensor), key
+    x = torch.from_numpy(np.load(examples / "x.npy", allow_pickle=False))
+    assert torch.equal(x, torch.arange(1, 13, dtype=torch.float32).view(3, 2, 2))
