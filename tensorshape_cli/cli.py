@@ -203,11 +203,42 @@ def linear(
     return run(common, build)  # type: ignore[arg-type]
 
 
+DimsOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--dim", "-d", metavar="D", help="A dim; repeat (--dim 0 --dim 2) or list them (--dim 0,2)."
+    ),
+]
+
+
+@app.command()
+@with_common
+def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int:
+    """Remove dimensions of size 1: x.squeeze(dims).
+
+    Without --dim, every size-1 dimension goes; with it, only those asked for, and an
+    asked-for dimension whose size is not 1 stays. Example: tshape squeeze "zeros(2, 1, 3)"
+    """
+    return run(common, lambda load: op("squeeze").explain(load(tensor, "x"), _dims(dim)))
+
+
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
+
+
+def _dims(values: Optional[list[str]], what: str = "--dim") -> Optional[list[int]]:
+    from tensorshape_cli.inputs import parse_dims
+
+    return parse_dims(values or None, what)
+
+
+def _shape(text: str, what: str = "--shape") -> list[int]:
+    from tensorshape_cli.inputs import parse_shape
+
+    return parse_shape(text, what)
 
 
 def _seed(common: Common) -> int:
