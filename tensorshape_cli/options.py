@@ -41,6 +41,7 @@ class Common:
     seed: Optional[int] = None
     max_elements: int = DEFAULT_MAX_ELEMENTS
     max_values: int = DEFAULT_MAX_VALUES
+    export: Optional[str] = None
 
     def output_format(self) -> str:
         """--quiet wins, then --json, then --format; otherwise rich on a terminal, plain elsewhere."""
@@ -108,7 +109,19 @@ _OPTIONS: dict[str, Any] = {
             rich_help_panel=OUTPUT,
         ),
     ],
+    "export": Annotated[
+        Optional[str],
+        typer.Option(
+            "--export",
+            metavar="FILE",
+            help="Also save the rich view as a picture: FILE.svg or FILE.html (stdout is unchanged).",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ],
 }
+
+EXPORT_SUFFIXES = (".svg", ".html", ".htm")
 
 
 def with_common(command: Callable[..., int]) -> Callable[..., int]:

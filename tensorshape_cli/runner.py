@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Union
 
 from tensorshape_cli import settings
 from tensorshape_cli.errors import ExitCode, InputError
+from tensorshape_cli.messages import t
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +59,7 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
 
     with settings.use(s):
         try:
+            check_export(common.export)
             built = build(Loader())
         except InputError as e:
             print(f"tshape: {e}", file=sys.stderr)
@@ -70,7 +72,31 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
             sys.stdout.flush()
         except BrokenPipeError:
             return silence_closed_stdout()
+        if common.export is not None:
+            try:
+                render.get_module("rich").export(explanations, common.export)
+            except OSError as e:
+                error = e.strerror or str(e)
+                print(f"tshape: {t('export.failed', path=common.export, error=error)}", file=sys.stderr)
+                return ExitCode.USAGE
     return max(exit_code(ex) for ex in explanations)
+
+
+def check_export(path: str | None) -> None:
+    """--export FILE: refused before any work when its type or directory is wrong."""
+    if path is None:
+        return
+    from pathlib import Path
+
+    from tensorshape_cli.options import EXPORT_SUFFIXES
+
+    target = Path(path).expanduser()
+    if not path.lower().endswith(EXPORT_SUFFIXES):
+        raise InputError(t("export.suffix", path=path))
+    if target.is_dir():
+        raise InputError(t("export.is_dir", path=path))
+    if not target.parent.is_dir():
+        raise InputError(t("export.no_dir", path=path, parent=target.parent))
 
 
 def silence_closed_stdout() -> int:

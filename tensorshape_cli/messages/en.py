@@ -178,6 +178,11 @@ MESSAGES: dict[str, str] = {
     "squeeze.kept_not_asked": "kept: not asked for",
     "squeeze.result": "{before} → {after}: dimension(s) {removed} removed.",
     "squeeze.check": "{shape} without dimension(s) {removed}",
+    # --- --export FILE ---
+    "export.suffix": "--export: {path} must end in .svg or .html (the picture's type comes from its extension)",
+    "export.is_dir": "--export: {path} is a directory; give a file name ending in .svg or .html",
+    "export.no_dir": "--export: no such directory: {parent}",
+    "export.failed": "--export: cannot write {path}: {error}",
     # --- renderers ---
     "render.shape": "shape {shape}",
     "render.stride": "stride {stride}",
