@@ -222,6 +222,29 @@ def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int
     return run(common, lambda load: op("squeeze").explain(load(tensor, "x"), _dims(dim)))
 
 
+ShapeOption = Annotated[
+    str,
+    typer.Option("--shape", "-s", metavar="SHAPE", help="The new shape: 3,-1 or '(3, -1)' or '3 -1'."),
+]
+TransposeOption = Annotated[
+    Optional[str],
+    typer.Option("--transpose", metavar="A,B", help="Transpose dims A and B first (makes x non-contiguous)."),
+]
+
+
+@app.command()
+@with_common
+def reshape(
+    tensor: TensorArg, shape: ShapeOption, transpose: TransposeOption = None, *, common: Common
+) -> int:
+    """The same elements with another shape: x.reshape(*shape), and whether torch returned
+    a view or a copy (by comparing storage), and why.
+
+    Example: tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
+    """
+    return run(common, lambda load: op("reshape").explain(load(tensor, "x"), _shape(shape), _pair(transpose)))
+
+
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:
@@ -239,6 +262,18 @@ def _shape(text: str, what: str = "--shape") -> list[int]:
     from tensorshape_cli.inputs import parse_shape
 
     return parse_shape(text, what)
+
+
+def _pair(text: Optional[str], what: str = "--transpose") -> Optional[tuple[int, int]]:
+    """A,B for --transpose and --dims of transpose: exactly two dims."""
+    if text is None:
+        return None
+    dims = _shape(text, what)
+    if len(dims) != 2:
+        from tensorshape_cli.errors import InputError
+
+        raise InputError(f"{what} takes two dims, e.g. 0,1")
+    return dims[0], dims[1]
 
 
 def _seed(common: Common) -> int:
