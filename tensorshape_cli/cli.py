@@ -247,6 +247,22 @@ def reshape(
 
 @app.command()
 @with_common
+def flatten(
+    tensor: TensorArg,
+    start_dim: Annotated[int, typer.Option("--start-dim", help="First dimension to merge.")] = 0,
+    end_dim: Annotated[int, typer.Option("--end-dim", help="Last dimension to merge.")] = -1,
+    *,
+    common: Common,
+) -> int:
+    """Merge dimensions start_dim … end_dim into one: torch.flatten(x, start_dim, end_dim).
+
+    Example: tshape flatten "zeros(2, 3, 4)" --start-dim 1
+    """
+    return run(common, lambda load: op("flatten").explain(load(tensor, "x"), start_dim, end_dim))
+
+
+@app.command()
+@with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())

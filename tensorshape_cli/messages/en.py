@@ -189,6 +189,17 @@ MESSAGES: dict[str, str] = {
     "reshape.word.copy": "copy",
     "reshape.check.label": "view or copy",
     "reshape.check.expr": "x.view({args}) works ⇒ reshape returns a view, else a copy",
+    # --- flatten ---
+    "flatten.title": "flatten: dimensions start_dim … end_dim merged into one",
+    "flatten.rule.title": "Merge",
+    "flatten.rule": "Dimensions {s} … {e} (sizes {sizes}) become one dimension of size {size}; the others stay.",
+    "flatten.scalar": "A scalar has no dimensions to merge: flatten makes it a 1-element vector.",
+    "flatten.merged": "merged",
+    "flatten.kept": "kept",
+    "flatten.result": "{before} → {after}: the merged dimension is at position {pos}.",
+    "flatten.order": "start_dim {start} comes after end_dim {end} (as dimensions: {s} > {e})",
+    "flatten.order.hint": "start_dim must not come after end_dim: swap them, e.g. start_dim={e}, end_dim={s}",
+    "flatten.check": "{shape} with dimensions {s} … {e} multiplied together",
     # --- --export FILE ---
     "export.suffix": "--export: {path} must end in .svg or .html (the picture's type comes from its extension)",
     "export.is_dir": "--export: {path} is a directory; give a file name ending in .svg or .html",
