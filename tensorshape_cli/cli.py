@@ -263,6 +263,44 @@ def flatten(
 
 @app.command()
 @with_common
+def permute(
+    tensor: TensorArg,
+    dims: Annotated[
+        str, typer.Option("--dims", metavar="DIMS", help="The new order of all dims, e.g. 2,0,1.")
+    ],
+    *,
+    common: Common,
+) -> int:
+    """Reorder all dimensions: x.permute(*dims), with strides before and after.
+
+    Example: tshape permute "zeros(2, 3, 4)" --dims 2,0,1
+    """
+    return run(common, lambda load: op("permute").explain_permute(load(tensor, "x"), _shape(dims, "--dims")))
+
+
+@app.command()
+@with_common
+def transpose(
+    tensor: TensorArg,
+    dims: Annotated[str, typer.Option("--dims", metavar="A,B", help="The two dims to swap, e.g. 0,1.")],
+    *,
+    common: Common,
+) -> int:
+    """Swap two dimensions: x.transpose(a, b), with strides before and after.
+
+    Example: tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
+    """
+
+    def build(load: Loader) -> object:
+        pair = _pair(dims, "--dims")
+        assert pair is not None
+        return op("permute").explain_transpose(load(tensor, "x"), *pair)
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
+@app.command()
+@with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
