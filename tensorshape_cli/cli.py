@@ -301,6 +301,26 @@ def transpose(
 
 @app.command()
 @with_common
+def expand(
+    tensor: TensorArg,
+    shape: Annotated[
+        str,
+        typer.Option(
+            "--shape", "-s", metavar="SHAPE", help="The target sizes, -1 to keep one: 2,-1 or '(2, 3)'."
+        ),
+    ],
+    *,
+    common: Common,
+) -> int:
+    """Stretch size-1 dimensions without copying: x.expand(*sizes), and the stride 0 that makes it free.
+
+    Example: tshape expand "[[1], [2]]" --shape 2,3
+    """
+    return run(common, lambda load: op("expand").explain(load(tensor, "x"), _shape(shape)))
+
+
+@app.command()
+@with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
