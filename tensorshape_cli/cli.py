@@ -319,6 +319,23 @@ def expand(
     return run(common, lambda load: op("expand").explain(load(tensor, "x"), _shape(shape)))
 
 
+TensorsArg = Annotated[
+    list[str],
+    typer.Argument(metavar="TENSOR...", help="Tensors, or shapes alone: shape(5,3,4,1).", show_default=False),
+]
+
+
+@app.command()
+@with_common
+def broadcast(tensors: TensorsArg, *, common: Common) -> int:
+    """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
+
+    Example: tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
+    """
+
+    return run(common, lambda load: op("broadcast").explain(*_load_all(load, tensors)))
+
+
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:
@@ -348,6 +365,12 @@ def _pair(text: Optional[str], what: str = "--transpose") -> Optional[tuple[int,
 
         raise InputError(f"{what} takes two dims, e.g. 0,1")
     return dims[0], dims[1]
+
+
+def _load_all(load: Loader, texts: list[str]) -> tuple[list[object], list[str]]:
+    """Several TENSOR arguments, named a, b, c, … as torch's messages name operands."""
+    names = op("broadcast").operand_names(len(texts))
+    return [load(text, name) for text, name in zip(texts, names, strict=True)], names
 
 
 def _seed(common: Common) -> int:

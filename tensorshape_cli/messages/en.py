@@ -237,6 +237,15 @@ MESSAGES: dict[str, str] = {
     "expand.result": "{before} → {after}, stride {stride}: stride 0 along dimension(s) {dims}, so every index there reads the same memory. y shows {numel} elements, but only x's {stored} are stored: expand copies nothing.",
     "expand.check.shape": "the target ({target}) with each -1 replaced by x's size",
     "expand.check.stride": "x's stride where kept, 0 where stretched or new",
+    # --- broadcast (the command) ---
+    "broadcastop.title": "broadcast: the shape that elementwise operations on these tensors give",
+    "broadcastop.input": "{name} has shape {shape}: {n} dimension(s).",
+    "broadcastop.align.title": "Align the shapes from the right",
+    "broadcastop.align": "The shapes are right-aligned; a dimension missing on the left counts as 1. In each dimension the sizes must be equal, or 1: a 1 (or a missing dimension) is stretched to the other size. The result takes the size that is not 1.",
+    "broadcastop.expanded.title": "{name}, broadcast",
+    "broadcastop.same": "{name} already has the result's shape {shape}: nothing to stretch.",
+    "broadcastop.stretched": "{name} {before} → {after}: stretched along dimension(s) {dims} with stride 0 (stride {stride}), so no data is copied.",
+    "broadcastop.check": "the table's result column, against torch.broadcast_shapes",
     # --- --export FILE ---
     "export.suffix": "--export: {path} must end in .svg or .html (the picture's type comes from its extension)",
     "export.is_dir": "--export: {path} is a directory; give a file name ending in .svg or .html",

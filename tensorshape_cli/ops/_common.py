@@ -68,3 +68,12 @@ def storage_note(x: torch.Tensor, y: torch.Tensor) -> str:
 def skipped_check() -> Check:
     """A shape-only (meta) tensor has no values: say the value checks were skipped."""
     return Check(t("check.skipped.label"), t("check.skipped"), None, None, True)
+
+
+def fresh_stride(shape: Sequence[int]) -> list[int]:
+    """The strides of a newly made (contiguous) tensor of this shape."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return strides[::-1]

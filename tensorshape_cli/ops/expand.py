@@ -97,7 +97,7 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
     if ex.error is not None:
         return ex
     try:
-        result = x.expand(*shape)
+        result = x.expand(tuple(shape))
     except RuntimeError as e:
         ex.error = torch_error(e)
         return ex

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.ops._common import fresh_stride, storage_note, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_args, fmt_shape
 
@@ -107,7 +107,9 @@ def _finish(
         note += " " + t("permute.still_contiguous")
     else:
         note += " " + t(
-            "permute.not_contiguous", shape=fmt_shape(result.shape), fresh=fmt_shape(_fresh(result.shape))
+            "permute.not_contiguous",
+            shape=fmt_shape(result.shape),
+            fresh=fmt_shape(fresh_stride(result.shape)),
         )
     ex.steps.append(Step(t("step.result"), code, info(result, marked=moved), note))
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
@@ -133,12 +135,3 @@ def _finish(
     )
     ex.result = ex.steps[-2].tensor
     return ex
-
-
-def _fresh(shape: torch.Size) -> list[int]:
-    """The strides of a newly made (contiguous) tensor of this shape."""
-    strides, step = [], 1
-    for size in reversed(shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return strides[::-1]
