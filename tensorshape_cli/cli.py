@@ -338,6 +338,21 @@ def broadcast(tensors: TensorsArg, *, common: Common) -> int:
 
 @app.command()
 @with_common
+def matmul(
+    a: Annotated[str, typer.Argument(metavar="A", help="The left operand (TENSOR).", show_default=False)],
+    b: Annotated[str, typer.Argument(metavar="B", help="The right operand (TENSOR).", show_default=False)],
+    *,
+    common: Common,
+) -> int:
+    """Matrix product a @ b: the contracted dimension, the broadcast batch dimensions, the dropped 1s.
+
+    Example: tshape matmul "ones(2, 3)" "ones(3, 4)"
+    """
+    return run(common, lambda load: op("matmul").explain(load(a, "a"), load(b, "b")))
+
+
+@app.command()
+@with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
