@@ -351,6 +351,29 @@ def matmul(
     return run(common, lambda load: op("matmul").explain(load(a, "a"), load(b, "b")))
 
 
+KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
+
+
+@app.command("sum")
+@with_common
+def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
+    """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
+
+    Without --dim, everything is added up. Example: tshape sum "arange(1, 13)" --dim 0
+    """
+    return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "sum"))
+
+
+@app.command()
+@with_common
+def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
+    """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
+
+    Without --dim, everything is averaged. Example: tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
+    """
+    return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "mean"))
+
+
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:

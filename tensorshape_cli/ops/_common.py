@@ -77,3 +77,12 @@ def fresh_stride(shape: Sequence[int]) -> list[int]:
         strides.append(step)
         step *= max(size, 1)
     return strides[::-1]
+
+
+def unravel(flat: int, shape: Sequence[int]) -> list[int]:
+    """The index of element `flat` of a tensor of this shape, in row-major order."""
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return index[::-1]

@@ -15,7 +15,7 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING, Alignment, align, mismatch_error
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, torch_error, written_sum
+from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, torch_error, unravel, written_sum
 from tensorshape_cli.text import fmt_index, fmt_shape
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def _hand_checks(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, names: Seque
     checks = []
     full = [*batch, n, m]
     for flat in range(min(HAND_CHECKS, ym.numel())):
-        index = _unravel(flat, full)
+        index = unravel(flat, full)
         *bi, i, j = index
         row = ae[tuple(bi)][i].tolist()
         col = be[tuple(bi)][:, j].tolist()
@@ -207,11 +207,3 @@ def _hand_checks(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, names: Seque
         ok = agrees(float(manual), float(computed), sum(abs(float(p)) for p in products), len(products), eps)
         checks.append(Check(label, written_sum(list(zip(row, col, strict=True))), manual, computed, ok))
     return checks
-
-
-def _unravel(flat: int, shape: list[int]) -> list[int]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return index[::-1]
