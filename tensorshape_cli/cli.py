@@ -374,6 +374,29 @@ def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
     return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "mean"))
 
 
+JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
+
+
+@app.command()
+@with_common
+def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
+    """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
+
+    Example: tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
+    """
+    return run(common, lambda load: op("cat").explain_cat(*_swap(_load_all(load, tensors), dim)))
+
+
+@app.command()
+@with_common
+def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
+    """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
+
+    Example: tshape stack "[1, 2]" "[3, 4]" --dim 1
+    """
+    return run(common, lambda load: op("cat").explain_stack(*_swap(_load_all(load, tensors), dim)))
+
+
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:
@@ -409,6 +432,10 @@ def _load_all(load: Loader, texts: list[str]) -> tuple[list[object], list[str]]:
     """Several TENSOR arguments, named a, b, c, … as torch's messages name operands."""
     names = op("broadcast").operand_names(len(texts))
     return [load(text, name) for text, name in zip(texts, names, strict=True)], names
+
+
+def _swap(loaded: tuple[list[object], list[str]], dim: int) -> tuple[list[object], int, list[str]]:
+    return loaded[0], dim, loaded[1]
 
 
 def _seed(common: Common) -> int:

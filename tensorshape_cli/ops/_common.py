@@ -86,3 +86,11 @@ def unravel(flat: int, shape: Sequence[int]) -> list[int]:
         index.append(flat % size)
         flat //= size
     return index[::-1]
+
+
+def same_device(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Shape-only (meta) and real tensors cannot meet in one op: when any is shape-only,
+    all are taken as shapes."""
+    if any(x.device.type == "meta" for x in tensors):
+        return [x.to("meta") for x in tensors]
+    return list(tensors)

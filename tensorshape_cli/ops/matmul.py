@@ -15,7 +15,15 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING, Alignment, align, mismatch_error
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, torch_error, unravel, written_sum
+from tensorshape_cli.ops._common import (
+    agrees,
+    eps_of,
+    same_device,
+    skipped_check,
+    torch_error,
+    unravel,
+    written_sum,
+)
 from tensorshape_cli.text import fmt_index, fmt_shape
 
 if TYPE_CHECKING:
@@ -26,6 +34,7 @@ HAND_CHECKS = 4
 
 def explain(a: torch.Tensor, b: torch.Tensor, names: Sequence[str] = ("a", "b")) -> Explanation:
     na, nb = names
+    a, b = same_device([a, b])
     ex = Explanation(
         op="matmul", call=f"{na} @ {nb}", title=t("matmul.title"), inputs={na: info(a), nb: info(b)}
     )
