@@ -399,6 +399,39 @@ def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int
 
 @app.command()
 @with_common
+def expr(
+    expression: Annotated[
+        str,
+        typer.Argument(metavar="EXPR", help="A tensor expression, e.g. 'x @ w.T + b'.", show_default=False),
+    ],
+    tensor: Annotated[
+        Optional[list[str]],
+        typer.Option("--tensor", "-t", metavar="NAME=TENSOR", help="Bind a name: -t x=[1,2,3] -t w=@w.json."),
+    ] = None,
+    *,
+    common: Common,
+) -> int:
+    """Explain a whole tensor expression, step by step, innermost first; never evaluated as Python.
+
+    Allowed: names bound with -t; int, float and tuple literals; + - * / @ and unary minus;
+    indexing with ints, slices, None and ...; the methods squeeze, unsqueeze, reshape, view,
+    flatten, permute, transpose, expand, matmul, sum, mean, contiguous, size, dim, float, int
+    and the attributes T and shape; torch.cat, stack, matmul, einsum, broadcast_to, sum, mean,
+    zeros, ones, arange, unsqueeze, squeeze, reshape, flatten, permute, transpose.
+    Anything else is refused (exit 2). Example: tshape expr "x @ w.T + b" -t x=... -t w=... -t b=...
+    """
+
+    def build(load: Loader) -> object:
+        mod = op("expr")
+        bound = mod.bindings(tensor or [])
+        mod.compile_expr(expression, [name for name, _ in bound])  # refuse before reading any tensor
+        return mod.explain(expression, {name: load(text, name) for name, text in bound})
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
+@app.command()
+@with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
