@@ -74,7 +74,7 @@ def test_mismatch_in_plain_marks_the_dimension(tshape):
 shapes = st.lists(st.lists(st.sampled_from([1, 1, 2, 3]), max_size=4), min_size=1, max_size=4)
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(shapes=shapes)
 def test_random_shapes_against_broadcast_shapes(shapes):
     r = run_tshape("broadcast", *map(shape_arg, shapes), "--json")

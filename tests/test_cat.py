@@ -108,7 +108,7 @@ def test_refusals(tshape, command, args, kind):
 shapes = st.lists(st.lists(st.integers(0, 2), max_size=3), min_size=1, max_size=3)
 
 
-@settings(max_examples=50, deadline=None, database=None)
+@settings(max_examples=35, deadline=None, database=None)
 @given(shapes=shapes, dim=st.integers(-4, 3), how=st.sampled_from(["cat", "stack"]))
 def test_random_shapes_exit_1_exactly_when_torch_raises(shapes, dim, how):
     tensors = [floats(s, 10 * i) for i, s in enumerate(shapes)]

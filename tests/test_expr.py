@@ -359,6 +359,14 @@ def test_refused(tshape, expression, named):
     assert named in r.stderr, r.stderr
 
 
+def test_a_huge_view_is_free_and_shown_without_values(tshape):
+    y = torch.tensor([1.0, 2.0]).expand(100000, 100000, 2)
+    r = tshape("expr", "x.expand(100000, 100000, 2)", "-t", "x=[1.0, 2.0]", "--json")
+    assert r.code == 0
+    assert_tensor(r.doc["result"], y, values=False)
+    assert r.doc["result"]["values"] is None
+
+
 def test_parentheses_alone_are_harmless(tshape):
     r = tshape("expr", "(" * 100 + "x" + ")" * 100, "-t", "x=[1, 2]", "--json")
     assert r.code == 0
@@ -403,7 +411,9 @@ def test_bad_tensor_in_a_binding_is_exit_2(tshape):
         "torch.zeros(100000, 100000)",
         "torch.ones(10**0 * 100000, 100000)",
         "torch.arange(1000000000000)",
-        "x.expand(100000, 100000, 2)",
+        "x.expand(100000, 100000, 2).contiguous()",
+        "x.expand(100000, 100000, 2).sum()",
+        "x.expand(100000, 100000, 2) * 2",
         "torch.ones(1000, 1, 1) * torch.ones(1, 1000, 1) * torch.ones(1, 1, 1000)",
         "torch.einsum('i,j,k->', torch.ones(10000), torch.ones(10000), torch.ones(10000))",
     ],

@@ -97,7 +97,7 @@ def test_mismatch_suggests_the_transpose_when_it_fits(tshape):
 shape = st.lists(st.integers(1, 3), min_size=1, max_size=4)
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(a=shape, b=shape)
 def test_random_shapes_against_torch_matmul(a, b):
     ta, tb = tensor(a), tensor(b)
@@ -113,7 +113,7 @@ def test_random_shapes_against_torch_matmul(a, b):
         assert all(c["ok"] for c in r.doc["checks"])
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=25, deadline=None, database=None)
 @given(
     a=st.lists(st.integers(0, 4), min_size=1, max_size=5),
     b=st.lists(st.integers(0, 4), min_size=1, max_size=5),

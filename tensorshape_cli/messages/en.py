@@ -376,7 +376,7 @@ MESSAGES: dict[str, str] = {
     "expr.what.double_star": "** unpacking",
     "expr.what.keyword": "the keyword argument {name}=",
     "expr.index_type": "expr: {code} is {kind}: indexes are ints, slices, None or ...",
-    "expr.too_many": "expr: {code} would make a tensor of shape {shape}, {numel} elements, more than the limit of {limit} (raise it with --max-elements)",
+    "expr.too_many": "expr: {code} would work on a tensor of shape {shape}, {numel} elements, more than the limit of {limit} (raise it with --max-elements)",
     "expr.einsum_work": "expr: {code} would visit {work} index combinations, more than {limit}",
     "expr.kind_of.tensor": "a tensor of shape {shape}",
     "expr.not_a_number": "unary minus needs a number or a tensor",

@@ -94,3 +94,16 @@ def same_device(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     if any(x.device.type == "meta" for x in tensors):
         return [x.to("meta") for x in tensors]
     return list(tensors)
+
+
+def broadcast_shape(shapes: Sequence[Sequence[int]]) -> list[int]:
+    """torch's own broadcast of these shapes, with no memory and no slow import:
+    torch.broadcast_shapes imports torch.fx (~0.5 s) and shape-only (meta) tensors load
+    torch's Python meta kernels (~3 s) on first use. Zero-stride views of one scalar go
+    through the same C++ broadcasting as `a + b`, and raise its RuntimeError."""
+    import torch
+
+    probes = [torch.zeros(()).expand(tuple(s)) for s in shapes]
+    if not probes:
+        return []
+    return list(torch.broadcast_tensors(*probes)[0].shape)

@@ -9,7 +9,7 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, Step, TensorInfo
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align, mismatch_error
-from tensorshape_cli.ops._common import fresh_stride, torch_error
+from tensorshape_cli.ops._common import broadcast_shape, fresh_stride, torch_error
 from tensorshape_cli.text import fmt_args, fmt_shape
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def explain(tensors: Sequence[torch.Tensor], names: Sequence[str] | None = None)
         )
     )
     try:
-        torch_shape = list(torch.broadcast_shapes(*shapes))
+        torch_shape = broadcast_shape(shapes)
     except RuntimeError as e:
         ex.error = mismatch_error(alignment, names) if alignment.shape is None else torch_error(e)
         return ex

@@ -4,8 +4,8 @@ Nothing is ever passed to eval or exec. The syntax tree is checked against a whi
 (names bound with -t; int, float and tuple literals; + - * / @ and unary minus; indexing with
 ints and slices; a few tensor methods and torch functions), then walked node by node: each
 operation is done by torch on the tensors, innermost first, and becomes a step. Before an
-operation allocates, it is run on shape-only (meta) tensors, so that a result larger than
---max-elements is refused before any memory is taken.
+operation allocates or reads its data, the sizes it would touch are worked out from the shapes
+alone, so that more than --max-elements is refused before any memory is taken.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ TORCH_FUNCTIONS = frozenset(
     }
 )
 FACTORIES = frozenset({"zeros", "ones", "arange"})
+# Operations that return a view or a plain value: they allocate nothing and touch no data.
+VIEWS = frozenset(
+    {"view", "unsqueeze", "squeeze", "permute", "transpose", "T", "expand", "broadcast_to", "index"}
+    | {"shape", "size", "dim"}
+)
 KEYWORDS = frozenset(
     {
         "dim",
@@ -478,7 +483,7 @@ class _Walker:
                 operands = [Operand(c, v) for c, v in zip(codes, args, strict=True) if _is_tensor(v)]
             kind = name
             if name in FACTORIES:
-                return self.run(node, name, lambda a, k: fn(*a, **k), args, kwargs, operands, factory=True)
+                return self.run(node, name, lambda a, k: fn(*a, **k), args, kwargs, operands)
             if name in ("cat", "stack") and args and isinstance(args[0], tuple):
                 return self.run(node, kind, lambda a, k: fn(list(a[0]), *a[1:], **k), args, kwargs, operands)
             return self.run(node, kind, lambda a, k: fn(*a, **k), args, kwargs, operands)
@@ -504,14 +509,13 @@ class _Walker:
         kwargs: dict[str, Any],
         operands: list[Operand],
         *,
-        factory: bool = False,
         symbol: str = "",
         key: Any = None,
     ) -> Any:
         if any(_is_meta(v) for v in _flat(args)) or any(_is_meta(v) for v in _flat(list(kwargs.values()))):
             # a shape-only operand makes the whole operation shape-only, as in the single commands
             args, kwargs = _to_meta(args), _to_meta(kwargs)
-        self.guard(node, kind, apply, args, kwargs, factory)
+        self.guard(node, kind, args, kwargs)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -527,38 +531,24 @@ class _Walker:
         self.ex.steps.append(Step(_title(kind, symbol), self.code(node), tensor, note, table))
         return out
 
-    def guard(
-        self,
-        node: ast.expr,
-        kind: str,
-        apply: Callable[[list[Any], dict[str, Any]], Any],
-        args: list[Any],
-        kwargs: dict[str, Any],
-        factory: bool,
-    ) -> None:
-        """Run the operation on shape-only tensors first: refuse a result that is too large
-        (or an einsum with too much work) before torch allocates anything."""
+    def guard(self, node: ast.expr, kind: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        """Refuse, before torch runs it, an operation that would make or read more than
+        --max-elements elements (a stride-0 view can be far larger than its memory), or a
+        product that would do too much work. The sizes come from the shapes alone."""
         limit = settings.current().max_elements
+        code = _clip(self.code(node), 40)
         if kind == "einsum":
-            _einsum_guard(self.code(node), args)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                shadow = apply(
-                    _to_meta(args), {**_to_meta(kwargs), **({"device": "meta"} if factory else {})}
-                )
-        except Exception:  # the real run will raise, and be explained
+            _einsum_guard(code, args)
+        if kind in VIEWS:
             return
-        if _is_tensor(shadow) and shadow.numel() > limit:
+        shape = _largest(kind, args, kwargs)
+        if shape is not None and math.prod(shape) > limit:
+            numel = fmt_count(math.prod(shape))
             raise InputError(
-                t(
-                    "expr.too_many",
-                    code=_clip(self.code(node), 40),
-                    shape=fmt_shape(shadow.shape),
-                    numel=fmt_count(shadow.numel()),
-                    limit=fmt_count(limit),
-                )
+                t("expr.too_many", code=code, shape=fmt_shape(shape), numel=numel, limit=fmt_count(limit))
             )
+        if kind == "matmul":
+            _matmul_guard(code, args)
 
     # a failure, pinpointed -------------------------------------------------------------------
 
@@ -849,6 +839,57 @@ def _to_meta(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _to_meta(v) for k, v in value.items()}
     return value
+
+
+def _largest(kind: str, args: list[Any], kwargs: dict[str, Any]) -> list[int] | None:
+    """The shape of the largest tensor this operation reads or makes, from shapes alone;
+    None when the arguments are not understood (torch then judges them)."""
+    tensors = [v for v in _flat(args) if _is_tensor(v)]
+    shapes = [list(v.shape) for v in tensors]
+    try:
+        if kind in FACTORIES:
+            if kind == "arange":
+                numbers = [float(v) for v in args] + [
+                    float(kwargs[k]) for k in ("start", "end", "step") if k in kwargs
+                ]
+                start, end, step = (
+                    (0.0, numbers[0], 1.0)
+                    if len(numbers) == 1
+                    else (*numbers[:2], numbers[2] if len(numbers) > 2 else 1.0)
+                )
+                made = [max(0, math.ceil((end - start) / step))] if step else None
+            else:
+                made = _sizes(args, kwargs, "size")
+        elif kind == "binary":
+            made = align(shapes, ["a"] * len(shapes)).shape
+        elif kind == "matmul" and len(shapes) == 2 and all(shapes):
+            from tensorshape_cli.ops.matmul import rule_table
+
+            made = rule_table(shapes[0], shapes[1], ["a", "b"])[1]
+        elif kind in ("cat", "stack"):
+            made = [sum(math.prod(s) for s in shapes)]
+        else:
+            made = None
+    except (TypeError, ValueError, IndexError, OverflowError, KeyError):
+        made = None
+    candidates = [*shapes, *([made] if made is not None else [])]
+    return max(candidates, key=math.prod, default=None)
+
+
+def _matmul_guard(code: str, args: list[Any]) -> None:
+    """A product multiplies n·k·m numbers per batch: bound that work, as for einsum."""
+    a, b = args[0], args[1]
+    if not (_is_tensor(a) and _is_tensor(b) and a.dim() and b.dim()):
+        return
+    k = a.shape[-1]
+    work = math.prod(a.shape) // max(k, 1) * math.prod(b.shape)
+    if b.dim() >= 2:
+        work //= max(b.shape[-2], 1)
+    work *= max(k, 1)
+    if work > MAX_EINSUM_WORK:
+        raise InputError(
+            t("expr.einsum_work", code=code, work=fmt_count(work), limit=fmt_count(MAX_EINSUM_WORK))
+        )
 
 
 def _einsum_guard(code: str, args: list[Any]) -> None:

@@ -17,6 +17,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING, Alignment, align, mismatch_error
 from tensorshape_cli.ops._common import (
     agrees,
+    broadcast_shape,
     eps_of,
     same_device,
     skipped_check,
@@ -189,13 +190,12 @@ def _error(
 
 def _hand_checks(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, names: Sequence[str]) -> list[Check]:
     """The first outputs written out as sums of products over the contracted dimension."""
-    import torch
 
     if y.numel() == 0:
         return []
     am = a.unsqueeze(0) if a.dim() == 1 else a
     bm = b.unsqueeze(-1) if b.dim() == 1 else b
-    batch = list(torch.broadcast_shapes(am.shape[:-2], bm.shape[:-2]))
+    batch = broadcast_shape([am.shape[:-2], bm.shape[:-2]])
     n, k, m = am.shape[-2], am.shape[-1], bm.shape[-1]
     ae = am.expand(*batch, n, k)
     be = bm.expand(*batch, k, m)
