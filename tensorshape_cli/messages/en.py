@@ -230,6 +230,7 @@ MESSAGES: dict[str, str] = {
     "expand.rule": "The sizes are matched to x's from the right. A size equal to x's, or -1, keeps the dimension and its stride; a size-1 dimension is stretched, and a new dimension is added on the left, both with stride 0.",
     "expand.col.target": "target",
     "expand.rule.new": "new: size {size}, stride 0",
+    "expand.rule.new_one": "new: size 1, nothing to repeat",
     "expand.rule.new_negative": "✗ new dimension: {size} is not a size",
     "expand.rule.clash": "✗ {have} ≠ {size}: only a size 1 can be stretched",
     "expand.rule.keep": "-1 keeps {size}",

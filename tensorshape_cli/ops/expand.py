@@ -45,6 +45,9 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
                     t("expand.new_negative.hint"),
                 )
                 rule = t("expand.rule.new_negative", size=size)
+            elif size == 1:  # nothing to repeat: torch gives it the stride a fresh dimension has
+                rule = t("expand.rule.new_one")
+                stride = -1  # filled in below, from the dimensions to its right
             else:
                 rule = t("expand.rule.new", size=size)
                 stretched.append(i)
@@ -83,6 +86,11 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
                 rule,
             ]
         )
+    for i in reversed(range(len(want_stride))):
+        if want_stride[i] == -1:
+            inner = want_stride[i + 1] * want_shape[i + 1] if i + 1 < len(want_stride) else 0
+            want_stride[i] = inner
+            rows[i][4] = str(inner)
     columns = [t("broadcast.col.dim"), "x", t("expand.col.target")]
     columns += [t("broadcast.col.result"), t("permute.col.stride"), t("broadcast.col.rule")]
     ex.steps.append(
