@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_one_line, assert_schema, assert_tensor, run_tshape
+from conftest import assert_one_line, assert_schema, assert_tensor, run_tshape, values_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -449,3 +450,65 @@ def test_random_binary_expressions_exit_1_exactly_when_torch_raises(a, b, op):
     else:
         assert r.code == 0, r.stdout
         assert_tensor(r.doc["result"], expected)
+
+
+# --- property: random expressions from the allowed grammar, with Python + torch as the oracle --
+
+LEAVES = st.sampled_from(["x", "y", "x", "y", "2", "-1", "0.5"])
+DIM = st.integers(-3, 3).map(str)
+
+
+def _grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pair = st.tuples(inner, inner)
+    return st.one_of(
+        pair.flatmap(lambda ab: st.sampled_from("+-*/@").map(lambda op: f"({ab[0]} {op} {ab[1]})")),
+        st.tuples(inner, st.sampled_from(["-1", "3, 2", "2, 3", "1, -1", "2, -1, 1"])).map(
+            lambda a: f"{a[0]}.view({a[1]})"
+        ),
+        st.tuples(inner, DIM).map(lambda a: f"{a[0]}.sum({a[1]})"),
+        st.tuples(inner, DIM).map(lambda a: f"{a[0]}.mean(dim={a[1]}, keepdim=True)"),
+        st.tuples(inner, DIM).map(lambda a: f"{a[0]}.unsqueeze({a[1]})"),
+        st.tuples(inner, DIM, DIM).map(lambda a: f"{a[0]}.transpose({a[1]}, {a[2]})"),
+        st.tuples(inner, st.sampled_from(["0", ":, 1", "::2", "None", "..., -1"])).map(
+            lambda a: f"{a[0]}[{a[1]}]"
+        ),
+        st.tuples(inner, inner, DIM).map(lambda a: f"torch.cat(({a[0]}, {a[1]}), dim={a[2]})"),
+        st.tuples(inner, inner, DIM).map(lambda a: f"torch.stack([{a[0]}, {a[1]}], {a[2]})"),
+        st.tuples(inner, st.sampled_from(["2, 3", "4, 2, 3", "-1, 3"])).map(
+            lambda a: f"{a[0]}.expand({a[1]})"
+        ),
+        inner.map(lambda a: f"{a}.squeeze()"),
+        inner.map(lambda a: f"{a}.T"),
+        inner.map(lambda a: f"{a}.flatten()"),
+        inner.map(lambda a: f"{a}.int()"),
+        inner.map(lambda a: f"-{a}"),
+    )
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(expression=st.recursive(LEAVES, _grow, max_leaves=5))
+def test_random_expressions_agree_with_torch(expression):
+    x = torch.arange(1.0, 7).reshape(2, 3)
+    y = torch.arange(1.0, 4)
+    try:
+        with warnings.catch_warnings():  # torch's own warnings (x.T on 1-D) are tshape's notes
+            warnings.simplefilter("ignore")
+            expected = eval(
+                expression, {"torch": torch, "x": x, "y": y}
+            )  # the test's own grammar, as an oracle
+    except SyntaxError:  # `2.squeeze()`: not Python, so not an expression tshape reads either
+        expected = SyntaxError
+    except Exception:
+        expected = RuntimeError
+    r = run_tshape("expr", "-t", f"x={x.tolist()}", "-t", f"y={y.tolist()}", "--json", "--", expression)
+    assert "internal error" not in r.stderr
+    if expected is SyntaxError:
+        assert r.code == 2
+    elif expected is RuntimeError:
+        assert r.code == 1, (expression, r.code, r.stderr)
+        assert r.doc["error"] is not None
+    else:
+        assert r.code == 0, (expression, r.stdout[-500:])
+        if isinstance(expected, torch.Tensor):
+            assert r.doc["result"]["shape"] == list(expected.shape)
+            assert values_equal(r.doc["result"]["values"], expected.tolist(), 1e-6), expression
