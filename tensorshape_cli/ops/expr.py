@@ -161,7 +161,9 @@ def compile_expr(source: str, names: Sequence[str]) -> ast.Expression:
     if not source.strip():
         raise Refused(t("expr.empty"))
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        with warnings.catch_warnings():  # a SyntaxWarning would be a second line on stderr
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as e:
         message = e.msg or "invalid syntax"
         if "nested" in message:
