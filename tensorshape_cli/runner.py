@@ -59,7 +59,7 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
 
     with settings.use(s):
         try:
-            check_export(common.export)
+            export = check_export(common.export)
             built = build(Loader())
         except InputError as e:
             print(f"tshape: {e}", file=sys.stderr)
@@ -72,9 +72,9 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
             sys.stdout.flush()
         except BrokenPipeError:
             return silence_closed_stdout()
-        if common.export is not None:
+        if export is not None:
             try:
-                render.get_module("rich").export(explanations, common.export)
+                render.get_module("rich").export(explanations, export)
             except OSError as e:
                 error = e.strerror or str(e)
                 print(f"tshape: {t('export.failed', path=common.export, error=error)}", file=sys.stderr)
@@ -82,10 +82,10 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
     return max(exit_code(ex) for ex in explanations)
 
 
-def check_export(path: str | None) -> None:
+def check_export(path: str | None) -> str | None:
     """--export FILE: refused before any work when its type or directory is wrong."""
     if path is None:
-        return
+        return None
     from pathlib import Path
 
     from tensorshape_cli.options import EXPORT_SUFFIXES
@@ -97,6 +97,7 @@ def check_export(path: str | None) -> None:
         raise InputError(t("export.is_dir", path=path))
     if not target.parent.is_dir():
         raise InputError(t("export.no_dir", path=path, parent=target.parent))
+    return str(target)
 
 
 def silence_closed_stdout() -> int:
