@@ -26,3 +26,13 @@ for shape in "5,-1" "4,3"; do
 done
 tshape unsqueeze "[[1, 2], [3]]" --dim 0 -q 2>/dev/null
 echo "ragged literal: exit $?"
+
+# Will two shapes broadcast? Shapes alone need no values; exit 1 means they do not.
+if read -r -a shape < <(tshape broadcast "shape(8, 1, 6, 1)" "shape(7, 1, 5)" -q); then
+  echo "broadcast: ${shape[*]}"
+fi
+tshape broadcast "shape(2, 3)" "shape(4, 3)" -q 2>/dev/null || echo "broadcast (2, 3) with (4, 3): exit $?"
+
+# A whole expression, checked by shape before any data exists: a batched linear layer.
+read -r -a out < <(tshape expr "x @ w.T + b" -t x="shape(32, 10, 3)" -t w="shape(4, 3)" -t b="shape(4)" -q)
+echo "expr: ${out[*]}"

@@ -7,7 +7,7 @@ torch is imported only when a command runs (through runner.op), never at import 
 import functools
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -18,7 +18,7 @@ from tensorshape_cli.options import Common, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
 
 if TYPE_CHECKING:
-    from typer import _click as click  # Typer 0.26-0.27 vendor Click
+    pass  # Typer 0.26-0.27 vendor Click
 
 app = typer.Typer(
     name="tshape",
@@ -208,6 +208,233 @@ def linear(
     return run(common, build)  # type: ignore[arg-type]
 
 
+DimsOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--dim", "-d", metavar="D", help="A dim; repeat (--dim 0 --dim 2) or list them (--dim 0,2)."
+    ),
+]
+
+
+@app.command()
+@with_common
+def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int:
+    """Remove dimensions of size 1: x.squeeze(dims).
+
+    Without --dim, every size-1 dimension goes; with it, only those asked for, and an
+    asked-for dimension whose size is not 1 stays. Example: tshape squeeze "zeros(2, 1, 3)"
+    """
+    return run(common, lambda load: op("squeeze").explain(load(tensor, "x"), _dims(dim)))
+
+
+ShapeOption = Annotated[
+    str,
+    typer.Option("--shape", "-s", metavar="SHAPE", help="The new shape: 3,-1 or '(3, -1)' or '3 -1'."),
+]
+TransposeOption = Annotated[
+    Optional[str],
+    typer.Option("--transpose", metavar="A,B", help="Transpose dims A and B first (makes x non-contiguous)."),
+]
+
+
+@app.command()
+@with_common
+def reshape(
+    tensor: TensorArg, shape: ShapeOption, transpose: TransposeOption = None, *, common: Common
+) -> int:
+    """The same elements with another shape: x.reshape(*shape), and whether torch returned
+    a view or a copy (by comparing storage), and why.
+
+    Example: tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
+    """
+    return run(common, lambda load: op("reshape").explain(load(tensor, "x"), _shape(shape), _pair(transpose)))
+
+
+@app.command()
+@with_common
+def flatten(
+    tensor: TensorArg,
+    start_dim: Annotated[int, typer.Option("--start-dim", help="First dimension to merge.")] = 0,
+    end_dim: Annotated[int, typer.Option("--end-dim", help="Last dimension to merge.")] = -1,
+    *,
+    common: Common,
+) -> int:
+    """Merge dimensions start_dim … end_dim into one: torch.flatten(x, start_dim, end_dim).
+
+    Example: tshape flatten "zeros(2, 3, 4)" --start-dim 1
+    """
+    return run(common, lambda load: op("flatten").explain(load(tensor, "x"), start_dim, end_dim))
+
+
+@app.command()
+@with_common
+def permute(
+    tensor: TensorArg,
+    dims: Annotated[
+        str, typer.Option("--dims", metavar="DIMS", help="The new order of all dims, e.g. 2,0,1.")
+    ],
+    *,
+    common: Common,
+) -> int:
+    """Reorder all dimensions: x.permute(*dims), with strides before and after.
+
+    Example: tshape permute "zeros(2, 3, 4)" --dims 2,0,1
+    """
+    return run(common, lambda load: op("permute").explain_permute(load(tensor, "x"), _shape(dims, "--dims")))
+
+
+@app.command()
+@with_common
+def transpose(
+    tensor: TensorArg,
+    dims: Annotated[str, typer.Option("--dims", metavar="A,B", help="The two dims to swap, e.g. 0,1.")],
+    *,
+    common: Common,
+) -> int:
+    """Swap two dimensions: x.transpose(a, b), with strides before and after.
+
+    Example: tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
+    """
+
+    def build(load: Loader) -> object:
+        pair = _pair(dims, "--dims")
+        assert pair is not None
+        return op("permute").explain_transpose(load(tensor, "x"), *pair)
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
+@app.command()
+@with_common
+def expand(
+    tensor: TensorArg,
+    shape: Annotated[
+        str,
+        typer.Option(
+            "--shape", "-s", metavar="SHAPE", help="The target sizes, -1 to keep one: 2,-1 or '(2, 3)'."
+        ),
+    ],
+    *,
+    common: Common,
+) -> int:
+    """Stretch size-1 dimensions without copying: x.expand(*sizes), and the stride 0 that makes it free.
+
+    Example: tshape expand "[[1], [2]]" --shape 2,3
+    """
+    return run(common, lambda load: op("expand").explain(load(tensor, "x"), _shape(shape)))
+
+
+TensorsArg = Annotated[
+    list[str],
+    typer.Argument(metavar="TENSOR...", help="Tensors, or shapes alone: shape(5,3,4,1).", show_default=False),
+]
+
+
+@app.command()
+@with_common
+def broadcast(tensors: TensorsArg, *, common: Common) -> int:
+    """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
+
+    Example: tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
+    """
+
+    return run(common, lambda load: op("broadcast").explain(*_load_all(load, tensors)))
+
+
+@app.command()
+@with_common
+def matmul(
+    a: Annotated[str, typer.Argument(metavar="A", help="The left operand (TENSOR).", show_default=False)],
+    b: Annotated[str, typer.Argument(metavar="B", help="The right operand (TENSOR).", show_default=False)],
+    *,
+    common: Common,
+) -> int:
+    """Matrix product a @ b: the contracted dimension, the broadcast batch dimensions, the dropped 1s.
+
+    Example: tshape matmul "ones(2, 3)" "ones(3, 4)"
+    """
+    return run(common, lambda load: op("matmul").explain(load(a, "a"), load(b, "b")))
+
+
+KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
+
+
+@app.command("sum")
+@with_common
+def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
+    """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
+
+    Without --dim, everything is added up. Example: tshape sum "arange(1, 13)" --dim 0
+    """
+    return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "sum"))
+
+
+@app.command()
+@with_common
+def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
+    """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
+
+    Without --dim, everything is averaged. Example: tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
+    """
+    return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "mean"))
+
+
+JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
+
+
+@app.command()
+@with_common
+def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
+    """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
+
+    Example: tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
+    """
+    return run(common, lambda load: op("cat").explain_cat(*_swap(_load_all(load, tensors), dim)))
+
+
+@app.command()
+@with_common
+def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
+    """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
+
+    Example: tshape stack "[1, 2]" "[3, 4]" --dim 1
+    """
+    return run(common, lambda load: op("cat").explain_stack(*_swap(_load_all(load, tensors), dim)))
+
+
+@app.command()
+@with_common
+def expr(
+    expression: Annotated[
+        str,
+        typer.Argument(metavar="EXPR", help="A tensor expression, e.g. 'x @ w.T + b'.", show_default=False),
+    ],
+    tensor: Annotated[
+        Optional[list[str]],
+        typer.Option("--tensor", "-t", metavar="NAME=TENSOR", help="Bind a name: -t x=[1,2,3] -t w=@w.json."),
+    ] = None,
+    *,
+    common: Common,
+) -> int:
+    """Explain a whole tensor expression, step by step, innermost first; never evaluated as Python.
+
+    Allowed: names bound with -t; int, float and tuple literals; + - * / @ and unary minus;
+    indexing with ints, slices, None and ...; the methods squeeze, unsqueeze, reshape, view,
+    flatten, permute, transpose, expand, matmul, sum, mean, contiguous, size, dim, float, int
+    and the attributes T and shape; torch.cat, stack, matmul, einsum, broadcast_to, sum, mean,
+    zeros, ones, arange, unsqueeze, squeeze, reshape, flatten, permute, transpose.
+    Anything else is refused (exit 2). Example: tshape expr "x @ w.T + b" -t x=... -t w=... -t b=...
+    """
+
+    def build(load: Loader) -> object:
+        mod = op("expr")
+        bound = mod.bindings(tensor or [])
+        mod.compile_expr(expression, [name for name, _ in bound])  # refuse before reading any tensor
+        return mod.explain(expression, {name: load(text, name) for name, text in bound})
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
 @app.command()
 @with_common
 def demo(*, common: Common) -> int:
@@ -276,23 +503,57 @@ def run_file(
     """
     from tensorshape_cli import batch
 
-    commands = getattr(_click(), "commands", {})
+    commands = getattr(_click_command(), "commands", {})
     return batch.run(file, common, invoke, commands, fail_fast=fail_fast)
+
+
+def _dims(values: Optional[list[str]], what: str = "--dim") -> Optional[list[int]]:
+    from tensorshape_cli.inputs import parse_dims
+
+    return parse_dims(values or None, what)
+
+
+def _shape(text: str, what: str = "--shape") -> list[int]:
+    from tensorshape_cli.inputs import parse_shape
+
+    return parse_shape(text, what)
+
+
+def _pair(text: Optional[str], what: str = "--transpose") -> Optional[tuple[int, int]]:
+    """A,B for --transpose and --dims of transpose: exactly two dims."""
+    if text is None:
+        return None
+    dims = _shape(text, what)
+    if len(dims) != 2:
+        from tensorshape_cli.errors import InputError
+
+        raise InputError(f"{what} takes two dims, e.g. 0,1")
+    return dims[0], dims[1]
+
+
+def _load_all(load: Loader, texts: list[str]) -> tuple[list[object], list[str]]:
+    """Several TENSOR arguments, named a, b, c, … as torch's messages name operands."""
+    names = op("broadcast").operand_names(len(texts))
+    return [load(text, name) for text, name in zip(texts, names, strict=True)], names
+
+
+def _swap(loaded: tuple[list[object], list[str]], dim: int) -> tuple[list[object], int, list[str]]:
+    return loaded[0], dim, loaded[1]
 
 
 def _seed(common: Common) -> int:
     return 0 if common.seed is None else common.seed
 
 
+@functools.cache
+def _click_command() -> Any:
+    """The Click command Typer builds from the app (~20 ms for all commands): built once per
+    process, where `app(...)` would build it again on every call."""
+    return typer.main.get_command(app)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     sys.exit(invoke(argv))
-
-
-@functools.cache
-def _click() -> "click.Command":
-    """The Click command Typer builds from the app, built once: building it costs about
-    7 ms, which `tshape run` would otherwise pay on every line."""
-    return typer.main.get_command(app)
 
 
 def invoke(argv: Optional[list[str]] = None) -> int:
@@ -306,7 +567,7 @@ def invoke(argv: Optional[list[str]] = None) -> int:
 
 def _invoke(args: list[str]) -> int:
     try:
-        code = _click().main(args=args, prog_name="tshape", standalone_mode=False)
+        code = _click_command().main(args=args, prog_name="tshape", standalone_mode=False)
     except typer.TyperException as e:  # Click's usage errors, vendored by Typer
         ctx = getattr(e, "ctx", None)
         where = ctx.command_path if ctx is not None else "tshape"

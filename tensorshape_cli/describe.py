@@ -31,6 +31,9 @@ def info(t: torch.Tensor, marked: Iterable[int] = ()) -> TensorInfo:
     if is_meta:
         return result
     t = t.detach()
+    if t.numel() > settings.current().max_elements:
+        # a stride-0 view (expand) can be far larger than its memory: summing it would allocate
+        return result
     if t.numel() <= settings.current().max_values:
         result.values = _plain(t.tolist())
     else:

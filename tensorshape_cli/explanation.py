@@ -58,6 +58,12 @@ class Table:
 
     columns: list[str]
     rows: list[list[str]]
+    # [row, column] cells a renderer highlights (a stretched 1, a contracted dimension);
+    # presentation only, so not part of the JSON.
+    marked: list[list[int]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "rows": self.rows}
 
 
 @dataclass
@@ -74,7 +80,7 @@ class Step:
             "code": self.code,
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
-            "table": {"columns": self.table.columns, "rows": self.table.rows} if self.table else None,
+            "table": self.table.to_dict() if self.table else None,
         }
 
 

@@ -383,6 +383,18 @@ def parse_shape(text: str, what: str = "--shape") -> list[int]:
     return values
 
 
+def parse_dims(values: list[str] | None, what: str = "--dim") -> list[int] | None:
+    """`--dim 0 --dim 2` or `--dim 0,2` → [0, 2]; None when the option was left out."""
+    if values is None:
+        return None
+    dims: list[int] = []
+    for value in values:
+        dims.extend(parse_shape(value, what))
+    if len(dims) > MAX_DEPTH:
+        raise InputError(t("input.too_deep", name=what, limit=MAX_DEPTH))
+    return dims
+
+
 def _clip(text: str, limit: int = 40) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -44,6 +44,7 @@ class Common:
     max_elements: int = DEFAULT_MAX_ELEMENTS
     max_values: int = DEFAULT_MAX_VALUES
     lang: Optional[str] = None  # None: $TSHAPE_LANG, then the locale (messages.resolve_lang)
+    export: Optional[str] = None
     meta: bool = False
 
     def output_format(self) -> str:
@@ -123,6 +124,16 @@ _OPTIONS: dict[str, Any] = {
             show_default=False,
         ),
     ],
+    "export": Annotated[
+        Optional[str],
+        typer.Option(
+            "--export",
+            metavar="FILE",
+            help="Also save the rich view as a picture: FILE.svg or FILE.html (stdout is unchanged).",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ],
     "meta": Annotated[
         bool,
         typer.Option(
@@ -133,6 +144,8 @@ _OPTIONS: dict[str, Any] = {
         ),
     ],
 }
+
+EXPORT_SUFFIXES = (".svg", ".html", ".htm")
 
 
 def with_common(command: Callable[..., int]) -> Callable[..., int]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Union
 
 from tensorshape_cli import settings
 from tensorshape_cli.errors import ExitCode, InputError
-from tensorshape_cli.messages import resolve_lang
+from tensorshape_cli.messages import resolve_lang, t
 
 if TYPE_CHECKING:
     import torch
@@ -82,6 +82,7 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
 
     with settings.use(s):
         try:
+            export = check_export(common.export)
             built = build(Loader())
         except InputError as e:
             print(f"tshape: {e}", file=sys.stderr)
@@ -101,7 +102,32 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
             sys.stdout.flush()
         except BrokenPipeError:
             return silence_closed_stdout()
+        if export is not None:
+            try:
+                render.get_module("rich").export(explanations, export)
+            except OSError as e:
+                error = e.strerror or str(e)
+                print(f"tshape: {t('export.failed', path=common.export, error=error)}", file=sys.stderr)
+                return ExitCode.USAGE
     return max(exit_code(ex) for ex in explanations)
+
+
+def check_export(path: str | None) -> str | None:
+    """--export FILE: refused before any work when its type or directory is wrong."""
+    if path is None:
+        return None
+    from pathlib import Path
+
+    from tensorshape_cli.options import EXPORT_SUFFIXES
+
+    target = Path(path).expanduser()
+    if not path.lower().endswith(EXPORT_SUFFIXES):
+        raise InputError(t("export.suffix", path=path))
+    if target.is_dir():
+        raise InputError(t("export.is_dir", path=path))
+    if not target.parent.is_dir():
+        raise InputError(t("export.no_dir", path=path, parent=target.parent))
+    return str(target)
 
 
 def silence_closed_stdout() -> int:

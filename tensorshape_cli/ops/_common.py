@@ -90,3 +90,42 @@ def shape_only_if_any(*tensors: MaybeTensor) -> list[MaybeTensor]:
 def skipped_check() -> Check:
     """A shape-only (meta) tensor has no values: say the value checks were skipped."""
     return Check(t("check.skipped.label"), t("check.skipped"), None, None, True)
+
+
+def fresh_stride(shape: Sequence[int]) -> list[int]:
+    """The strides of a newly made (contiguous) tensor of this shape."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return strides[::-1]
+
+
+def unravel(flat: int, shape: Sequence[int]) -> list[int]:
+    """The index of element `flat` of a tensor of this shape, in row-major order."""
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return index[::-1]
+
+
+def same_device(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Shape-only (meta) and real tensors cannot meet in one op: when any is shape-only,
+    all are taken as shapes."""
+    if any(x.device.type == "meta" for x in tensors):
+        return [x.to("meta") for x in tensors]
+    return list(tensors)
+
+
+def broadcast_shape(shapes: Sequence[Sequence[int]]) -> list[int]:
+    """torch's own broadcast of these shapes, with no memory and no slow import:
+    torch.broadcast_shapes imports torch.fx (~0.5 s) and shape-only (meta) tensors load
+    torch's Python meta kernels (~3 s) on first use. Zero-stride views of one scalar go
+    through the same C++ broadcasting as `a + b`, and raise its RuntimeError."""
+    import torch
+
+    probes = [torch.zeros(()).expand(tuple(s)) for s in shapes]
+    if not probes:
+        return []
+    return list(torch.broadcast_tensors(*probes)[0].shape)

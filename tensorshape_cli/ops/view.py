@@ -49,26 +49,14 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
             ),
         )
     )
-    ex.error = _shape_error(shape, numel)
+    ex.error = shape_error(shape, numel)
     if ex.error is None and -1 in shape:
-        known = [s for s in shape if s != -1]
-        product = math.prod(known)
-        expr = " × ".join(str(s) for s in known) if len(known) > 1 else ""
-        inferred = numel // product
-        known_text = f"({expr} = {product})" if expr else str(product)
-        ex.steps.append(
-            Step(
-                t("view.infer.title"),
-                f"{numel} // {product} = {inferred}",
-                None,
-                t("view.infer", numel=fmt_count(numel), known=known_text, size=inferred, pos=shape.index(-1)),
-            )
-        )
+        ex.steps.append(infer_step(shape, numel))
     try:
         result = x.view(tuple(shape))
     except RuntimeError as e:
         if ex.error is None:
-            ex.error = _stride_error(x, shape) if not x.is_contiguous() else torch_error(e)
+            ex.error = stride_error(x, shape) if not x.is_contiguous() else torch_error(e)
         return ex
     if ex.error is not None:  # our rule refused what torch accepted: torch is right
         ex.error = None
@@ -94,7 +82,22 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
     return ex
 
 
-def _shape_error(shape: list[int], numel: int) -> OpError | None:
+def infer_step(shape: list[int], numel: int) -> Step:
+    """How torch infers the one -1: numel ÷ the product of the known sizes."""
+    known = [s for s in shape if s != -1]
+    product = math.prod(known)
+    expr = " × ".join(str(s) for s in known) if len(known) > 1 else ""
+    inferred = numel // product
+    known_text = f"({expr} = {product})" if expr else str(product)
+    return Step(
+        t("view.infer.title"),
+        f"{numel} // {product} = {inferred}",
+        None,
+        t("view.infer", numel=fmt_count(numel), known=known_text, size=inferred, pos=shape.index(-1)),
+    )
+
+
+def shape_error(shape: list[int], numel: int) -> OpError | None:
     """The reasons torch would refuse these sizes whatever the strides, in words."""
     holes = [i for i, s in enumerate(shape) if s == -1]
     if len(holes) > 1:
@@ -128,7 +131,7 @@ def _shape_error(shape: list[int], numel: int) -> OpError | None:
     return None
 
 
-def _stride_error(x: torch.Tensor, shape: list[int]) -> OpError:
+def stride_error(x: torch.Tensor, shape: list[int], name: str = "x") -> OpError:
     """A non-contiguous input: name the dimensions whose strides break torch's condition."""
     size, stride = list(x.shape), list(x.stride())
     broken = [
@@ -149,12 +152,13 @@ def _stride_error(x: torch.Tensor, shape: list[int]) -> OpError:
         "view_not_contiguous",
         t(
             "view.stride",
+            name=name,
             shape=fmt_shape(size),
             stride=fmt_shape(stride),
             args=args,
             broken="; ".join(broken) or t("view.stride.none"),
         ),
-        t("view.stride.hint", args=args),
+        t("view.stride.hint", args=args, name=name),
     )
 
 

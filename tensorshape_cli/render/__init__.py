@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import TextIO
 
 from tensorshape_cli.explanation import Explanation
@@ -17,6 +18,9 @@ Renderer = Callable[[Explanation, TextIO], None]
 
 def get(fmt: str) -> Renderer:
     """Import only the renderer asked for: rich costs ~60 ms that json and plain skip."""
-    module = importlib.import_module(f"tensorshape_cli.render.{fmt}_format")
-    render: Renderer = module.render
+    render: Renderer = get_module(fmt).render
     return render
+
+
+def get_module(fmt: str) -> ModuleType:
+    return importlib.import_module(f"tensorshape_cli.render.{fmt}_format")

@@ -55,7 +55,7 @@ def render(ex: Explanation, out: TextIO) -> None:
         if step.table is not None:
             lines += ["    " + row for row in table_lines(step.table)]
         if step.note:
-            lines.append(f"    {step.note}")
+            lines.append(_indent(step.note))
         lines.append("")
     if ex.checks:
         lines.append(t("render.checks"))

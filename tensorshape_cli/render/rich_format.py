@@ -3,6 +3,7 @@ the dimension an operation adds or broadcasts highlighted."""
 
 from __future__ import annotations
 
+import io
 from typing import Any, TextIO
 
 from rich import box
@@ -125,9 +126,10 @@ def _table(table: Table) -> RichTable:
     out = RichTable(box=box.SIMPLE, pad_edge=False)
     for col in table.columns:
         out.add_column(col, justify="right" if col != table.columns[-1] else "left")
-    for row in table.rows:
+    marked = {(r, c) for r, c in table.marked}
+    for r, row in enumerate(table.rows):
         style = "red" if "✗" in row else ""
-        out.add_row(*row, style=style)
+        out.add_row(*(Text(v, style=MARK) if (r, c) in marked else v for c, v in enumerate(row)), style=style)
     return out
 
 
@@ -161,7 +163,34 @@ def _checks(ex: Explanation) -> RichTable:
 
 
 def render(ex: Explanation, out: TextIO) -> None:
-    console = Console(file=out, highlight=False)  # rich itself honours NO_COLOR
+    draw(ex, Console(file=out, highlight=False))  # rich itself honours NO_COLOR
+
+
+EXPORT_WIDTH = 110  # columns of an exported picture: wide enough for tables, narrow enough for a slide
+
+
+def export(explanations: list[Explanation], path: str) -> None:
+    """The rich rendering saved as SVG or HTML (by the file's extension), with colours
+    whatever the terminal or NO_COLOR say: the file is a picture, not terminal output."""
+    console = Console(
+        file=io.StringIO(),
+        record=True,
+        width=EXPORT_WIDTH,
+        force_terminal=True,
+        color_system="truecolor",
+        no_color=False,
+        highlight=False,
+    )
+    for ex in explanations:
+        draw(ex, console)
+    title = "tshape: " + (explanations[0].call if explanations else "")
+    if path.lower().endswith(".svg"):
+        console.save_svg(path, title=title)
+    else:
+        console.save_html(path)
+
+
+def draw(ex: Explanation, console: Console) -> None:
     if ex.command:
         console.print(Rule(Text("$ " + ex.command, style=CODE), align="left"))
     console.print(Text(ex.title or ex.op, style="bold"))

@@ -1,0 +1,103 @@
+"""Broadcasting several tensors (or shapes alone): the alignment table and the rule per dimension."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tensorshape_cli.describe import dtype_name, info
+from tensorshape_cli.explanation import Check, Explanation, Step, TensorInfo
+from tensorshape_cli.messages import t
+from tensorshape_cli.ops._broadcast import align, mismatch_error
+from tensorshape_cli.ops._common import broadcast_shape, fresh_stride, torch_error
+from tensorshape_cli.text import fmt_args, fmt_shape
+
+if TYPE_CHECKING:
+    import torch
+
+
+def operand_names(count: int) -> list[str]:
+    """a, b, c, … as torch's messages call the operands of a binary op."""
+    return [chr(ord("a") + i) if i < 26 else f"t{i}" for i in range(count)]
+
+
+def explain(tensors: Sequence[torch.Tensor], names: Sequence[str] | None = None) -> Explanation:
+    import torch
+
+    names = list(names or operand_names(len(tensors)))
+    shapes_code = ", ".join(f"{n}.shape" for n in names)
+    ex = Explanation(
+        op="broadcast",
+        call=f"torch.broadcast_shapes({shapes_code})",
+        title=t("broadcastop.title"),
+        inputs={n: info(x) for n, x in zip(names, tensors, strict=True)},
+    )
+    for n, x in zip(names, tensors, strict=True):
+        ex.steps.append(
+            Step(
+                t("step.input"),
+                n,
+                info(x),
+                t("broadcastop.input", name=n, shape=fmt_shape(x.shape), n=x.dim()),
+            )
+        )
+    shapes = [list(x.shape) for x in tensors]
+    alignment = align(shapes, names)
+    ex.steps.append(
+        Step(
+            t("broadcastop.align.title"),
+            f"torch.broadcast_shapes({shapes_code})",
+            None,
+            t("broadcastop.align"),
+            alignment.table,
+        )
+    )
+    try:
+        torch_shape = broadcast_shape(shapes)
+    except RuntimeError as e:
+        ex.error = mismatch_error(alignment, names) if alignment.shape is None else torch_error(e)
+        return ex
+    shape = alignment.shape if alignment.shape is not None else torch_shape
+    for i, (n, x) in enumerate(zip(names, tensors, strict=True)):
+        stretched = alignment.stretched_by[i] if alignment.stretched_by else []
+        expanded = x.expand(tuple(shape))
+        note = (
+            t("broadcastop.same", name=n, shape=fmt_shape(shape))
+            if not stretched
+            else t(
+                "broadcastop.stretched",
+                name=n,
+                before=fmt_shape(x.shape),
+                after=fmt_shape(shape),
+                dims=fmt_args(stretched),
+                stride=fmt_shape(expanded.stride()),
+            )
+        )
+        ex.steps.append(
+            Step(
+                t("broadcastop.expanded.title", name=n),
+                f"torch.broadcast_to({n}, {fmt_shape(shape)})",
+                info(expanded, marked=stretched),
+                note,
+            )
+        )
+    dtype = tensors[0].dtype
+    for x in tensors[1:]:
+        dtype = torch.promote_types(dtype, x.dtype)
+    ex.result = TensorInfo(
+        shape=shape,
+        dtype=dtype_name(dtype),
+        stride=fresh_stride(shape),
+        contiguous=True,
+        meta=any(x.device.type == "meta" for x in tensors),
+    )
+    ex.checks.append(
+        Check(
+            t("check.shape"),
+            t("broadcastop.check"),
+            fmt_shape(shape),
+            fmt_shape(torch_shape),
+            shape == torch_shape,
+        )
+    )
+    return ex

@@ -1,0 +1,73 @@
+"""--export FILE: the rich view saved as SVG or HTML, on every command, stdout unchanged."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+import torch
+import typer
+from conftest import assert_one_line
+
+from tensorshape_cli.cli import app
+
+COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_export(tshape, command):
+    r = tshape(command, "--help")
+    assert "--export" in r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "rich"])
+@pytest.mark.parametrize("suffix", ["svg", "html"])
+def test_export_does_not_change_stdout(tshape, tmp_path, fmt, suffix):
+    args = ["squeeze", "zeros(2, 1, 3)", "-f", fmt]
+    plain = tshape(*args)
+    target = tmp_path / f"out.{suffix}"
+    exported = tshape(*args, "--export", str(target))
+    assert exported.code == plain.code == 0
+    assert exported.stdout == plain.stdout
+    assert exported.stderr == ""
+    assert target.stat().st_size > 0
+
+
+def test_svg_holds_the_explanation(tshape, tmp_path):
+    target = tmp_path / "view.svg"
+    r = tshape("view", "arange(1, 13)", "-s", "3,-1", "-q", "--export", str(target))
+    assert r.code == 0
+    assert r.stdout.split() == [str(s) for s in torch.arange(1, 13).view(3, -1).shape]
+    text = target.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<svg")
+    # rich writes each run of text as its own <text> element, with spaces as &#160;
+    flat = html.unescape(text).replace("\xa0", " ")
+    assert "x.view(3, -1)" in flat
+    assert "fill=" in text  # colours, whatever the terminal
+
+
+def test_html_holds_the_explanation(tshape, tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")  # the picture keeps its colours anyway
+    target = tmp_path / "weighted.HTML"
+    r = tshape("weighted", "--export", str(target))
+    assert r.code == 0
+    text = html.unescape(target.read_text(encoding="utf-8"))
+    assert "<html" in text.lower()
+    assert "batch=0, class=0" in text
+    assert "color" in text
+
+
+def test_export_of_an_invalid_operation_exits_1_and_still_writes(tshape, tmp_path):
+    target = tmp_path / "fail.svg"
+    r = tshape("view", "arange(12)", "-s", "5,3", "--export", str(target))
+    assert r.code == 1
+    assert target.exists()
+
+
+@pytest.mark.parametrize("name", ["out.png", "out", "missing-dir/out.svg", "."])
+def test_bad_export_targets_exit_2_before_any_work(tshape, tmp_path, name):
+    r = tshape("squeeze", "zeros(2, 1)", "--export", str(tmp_path / name))
+    assert r.code == 2
+    assert r.stdout == ""
+    assert_one_line(r.stderr)
+    assert "--export" in r.stderr
