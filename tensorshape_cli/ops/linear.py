@@ -9,7 +9,16 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, tolerance, torch_error, written_sum
+from tensorshape_cli.ops._common import (
+    agrees,
+    check_size,
+    eps_of,
+    shape_only_if_any,
+    skipped_check,
+    tolerance,
+    torch_error,
+    written_sum,
+)
 from tensorshape_cli.text import fmt_count, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
@@ -97,7 +106,11 @@ def explain(
         )
         return ex
 
+    x, weight, bias = shape_only_if_any(x, weight, bias)  # type: ignore[assignment]
     meta = x.device.type == "meta"
+    if not meta:  # the layer's own weight, and y, before torch allocates them
+        check_size((out, in_features), "weight")
+        check_size((*x.shape[:-1], out), "y = m(x)")
     torch.manual_seed(seed)  # nn.Linear draws its initial parameters from the global generator
     m = nn.Linear(in_features, out, bias=use_bias, dtype=dtype, device="meta" if meta else None)
     ex.call = f"nn.Linear(in_features={in_features}, out_features={out}, bias={use_bias})(x)"
@@ -235,9 +248,10 @@ def _row_checks(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, y: tor
         return []
     row = x.reshape(-1, x.shape[-1])[0].tolist()
     first = y.reshape(-1, y.shape[-1])[0].tolist()
-    weights = w.detach().tolist()
-    biases = b.detach().tolist() if b is not None else None
     out = len(first)
+    # only the rows written out: W can have millions of elements
+    weights = w.detach()[: out if out <= ALL_WRITTEN else FIRST_WRITTEN].tolist()
+    biases = b.detach().tolist() if b is not None else None
     eps = eps_of(dtype_name(y.dtype))
     index = ", ".join(["0"] * (x.dim() - 1))
     checks = []

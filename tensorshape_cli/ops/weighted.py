@@ -12,7 +12,16 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align
-from tensorshape_cli.ops._common import agrees, eps_of, skipped_check, tolerance, torch_error, written_sum
+from tensorshape_cli.ops._common import (
+    agrees,
+    check_size,
+    eps_of,
+    shape_only_if_any,
+    skipped_check,
+    tolerance,
+    torch_error,
+    written_sum,
+)
 from tensorshape_cli.text import fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -39,6 +48,7 @@ def prepare(
     if random and weights is None:
         m = models or (x.shape[0] if x is not None and x.dim() == 3 else 3)
         c = classes or (x.shape[2] if x is not None and x.dim() == 3 else 2)
+        check_size((m, c), "weights")
         settings.seed_torch()
         weights = torch.rand(m, c)  # as the layer's own nn.Parameter(tr.rand(M, C))
     if weights is None:
@@ -47,6 +57,7 @@ def prepare(
             x = torch.arange(1, 13, dtype=torch.float32).view(3, 2, 2)
     if x is None:
         m, c = (weights.shape[0], weights.shape[-1]) if weights.dim() == 2 else (3, 2)
+        check_size((m, batch, c), "x")
         x = torch.arange(1, m * batch * c + 1, dtype=torch.float32).view(m, batch, c)
     return x, weights
 
@@ -69,6 +80,7 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
             t("weighted.rank.hint"),
         )
         return ex
+    x, weights = shape_only_if_any(x, weights)  # type: ignore[assignment]
     m = weights.shape[0]
     ex.call = CALL.replace("M", str(m))
     try:
@@ -85,6 +97,8 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
         )
     )
     alignment = align([list(x.shape), list(wv.shape)], ["x", "weights_view"])
+    if alignment.shape is not None and x.device.type != "meta":  # (1, B, 1) * (M, 1, C) is M·B·C
+        check_size(alignment.shape, "x * weights_view")
     try:
         multiplied = x * wv
     except RuntimeError as e:
@@ -155,15 +169,20 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
 
 def _hand_checks(x: torch.Tensor, wv: torch.Tensor, summed: torch.Tensor) -> list[Check]:
     """The notebook's 'Verificación manual': each output written out as a sum of products."""
+    import torch
+
     b_size, c_size = summed.shape
     total = b_size * c_size
     count = total if total <= ALL_WRITTEN else FIRST_WRITTEN
     eps = eps_of(dtype_name(summed.dtype))
+    # x (1, B, 1) or weights (1, C) broadcast too: index both as the product sees them
+    # (expanded views, nothing is copied).
+    xb, wb = torch.broadcast_tensors(x, wv)
     checks = []
     for flat in range(count):
         b, c = divmod(flat, c_size)
-        xs = x[:, b, c].tolist()
-        ws = wv[:, 0, 0 if wv.shape[2] == 1 else c].expand(x.shape[0]).tolist()
+        xs = xb[:, b, c].tolist()
+        ws = wb[:, b, c].tolist()
         products = [a * w for a, w in zip(xs, ws, strict=True)]
         manual = sum(products)
         computed = summed[b, c].item()
