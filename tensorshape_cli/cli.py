@@ -12,7 +12,7 @@ import typer
 
 from tensorshape_cli import __version__
 from tensorshape_cli.errors import ExitCode
-from tensorshape_cli.options import Common, with_common
+from tensorshape_cli.options import Common, TensorCommand, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
 
 app = typer.Typer(
@@ -54,7 +54,7 @@ def _root(
     """Explains, step by step, what PyTorch does to a tensor's shape and values."""
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def unsqueeze(
     tensor: TensorArg,
@@ -76,7 +76,7 @@ def unsqueeze(
     return run(common, lambda load: op("unsqueeze").explain(load(tensor, "x"), dim))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def view(
     tensor: TensorArg,
@@ -110,7 +110,7 @@ def view(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def weighted(
     x: OptionalTensor = None,
@@ -154,10 +154,10 @@ def weighted(
     return run(common, build)  # type: ignore[arg-type]
 
 
-app.command("weighted-sum", help="Alias of weighted.")(weighted)
+app.command("weighted-sum", help="Alias of weighted.", cls=TensorCommand)(weighted)
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def linear(
     x: OptionalTensor = None,
@@ -203,7 +203,7 @@ def linear(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
@@ -220,6 +220,9 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 def invoke(argv: Optional[list[str]] = None) -> int:
     """Run one command line and return its exit code: never a traceback."""
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:  # started with it closed (`>&-`): the exit code still tells
+            setattr(sys, stream, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
     try:
         code = app(args=argv, prog_name="tshape", standalone_mode=False)
     except typer.TyperException as e:  # Click's usage errors, vendored by Typer

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Union
@@ -47,7 +50,28 @@ def exit_code(ex: Explanation) -> int:
     return ExitCode.OK if ex.ok else ExitCode.INVALID
 
 
+def import_torch_holding_interrupts() -> None:
+    """Import torch with Ctrl-C held until the import ends, then act on it.
+
+    torch's import runs Python code called from C++; a KeyboardInterrupt raised there
+    cannot unwind through C++ and aborts the process ("terminate called after throwing an
+    instance of 'python_error'", SIGABRT). Held, it becomes an ordinary interrupt (exit 130)
+    at most the length of the import (~1.7 s) later.
+    """
+    if "torch" in sys.modules or threading.current_thread() is not threading.main_thread():
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        import torch  # noqa: F401
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
+
+
 def run(common: Common, build: Callable[[Loader], Built]) -> int:
+    import_torch_holding_interrupts()
     s = settings.Settings(
         max_values=common.max_values,
         max_elements=common.max_elements,
@@ -56,7 +80,10 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
     )
     from tensorshape_cli import render
 
-    with settings.use(s):
+    # torch's UserWarnings (e.g. "Initializing zero-element tensors is a no-op" for an
+    # nn.Linear with in_features 0) are about its internals: stderr stays for tshape's one line.
+    with settings.use(s), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             built = build(Loader())
         except InputError as e:
