@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import torch
 
 MAX_DEPTH = 32  # torch itself allows few more dimensions, and no one reads deeper
-MAX_PY_LITERAL_CHARS = 2_000_000  # the ast fallback is ~20x slower than json
+MAX_PY_LITERAL_CHARS = 100_000  # ast.parse takes up to ~1 s for that much; JSON has no such limit
 MAX_FILE_BYTES = 512 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 COUNT_BEFORE_PARSING_CHARS = 64 * 1024
@@ -138,37 +138,52 @@ def load_tensor(text: str, name: str, stdin: StdinReader | None = None) -> torch
     if spec == "-":
         return parse_text((stdin or StdinReader()).read(name), name, source=t("input.stdin"))
     if spec.startswith("@") or spec.lower().endswith(JSON_SUFFIXES):
-        path = Path(spec[1:] if spec.startswith("@") else spec).expanduser()
-        return parse_text(read_text_file(path, name), name, source=str(path))
+        path = _expand_user(Path(spec[1:] if spec.startswith("@") else spec))
+        return parse_text(read_text_file(path, name), name, source=shown_path(path))
     return parse_text(spec, name)
 
 
+def _expand_user(path: Path) -> Path:
+    """~/x.json as the shell would; `~nosuchuser/x` stays as written (a missing file)."""
+    try:
+        return path.expanduser()
+    except RuntimeError:  # "Could not determine home directory"
+        return path
+
+
+def shown_path(path: Path) -> str:
+    """A path as a message shows it: on one line, whatever characters its name holds."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def read_text_file(path: Path, name: str) -> str:
+    shown = shown_path(path)
     try:
         if path.is_dir():
-            raise InputError(t("input.file_is_dir", name=name, path=path))
+            raise InputError(t("input.file_is_dir", name=name, path=shown))
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
                 t(
                     "input.file_too_big",
                     name=name,
-                    path=path,
+                    path=shown,
                     size=fmt_count(size),
                     limit=fmt_count(MAX_FILE_BYTES),
                 )
             )
         with path.open("rb") as stream:
-            text = read_limited(stream, name, path)
+            text = read_limited(stream, name, shown)
     except FileNotFoundError:
-        raise InputError(t("input.file_missing", name=name, path=path)) from None
+        raise InputError(t("input.file_missing", name=name, path=shown)) from None
     except PermissionError:
-        raise InputError(t("input.file_denied", name=name, path=path)) from None
+        raise InputError(t("input.file_denied", name=name, path=shown)) from None
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
         error = getattr(e, "strerror", None) or _first_line(e)
-        raise InputError(t("input.file_error", name=name, path=path, error=error)) from None
+        raise InputError(t("input.file_error", name=name, path=shown, error=error)) from None
     if not text.strip():
-        raise InputError(t("input.file_empty", name=name, path=path))
+        raise InputError(t("input.file_empty", name=name, path=shown))
     return text
 
 
