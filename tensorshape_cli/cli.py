@@ -229,6 +229,7 @@ def invoke(argv: Optional[list[str]] = None) -> int:
         ctx = getattr(e, "ctx", None)
         where = ctx.command_path if ctx is not None else "tshape"
         message = e.format_message() if hasattr(e, "format_message") else str(e)
+        message = " ".join(message.splitlines()) if type(e).__name__ != "NoArgsIsHelpError" else message
         if not message:
             return ExitCode.USAGE
         if type(e).__name__ == "NoArgsIsHelpError":  # `tshape` alone: the help is the answer

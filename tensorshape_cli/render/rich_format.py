@@ -160,8 +160,15 @@ def _checks(ex: Explanation) -> RichTable:
     return table
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's own answer is SystemExit(1); the runner gives every format the same: exit 141
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def render(ex: Explanation, out: TextIO) -> None:
-    console = Console(file=out, highlight=False)  # rich itself honours NO_COLOR
+    console = _Console(file=out, highlight=False)  # rich itself honours NO_COLOR
     if ex.command:
         console.print(Rule(Text("$ " + ex.command, style=CODE), align="left"))
     console.print(Text(ex.title or ex.op, style="bold"))
