@@ -22,6 +22,7 @@ Prints, per target, how many inputs ran and what was found; exits 1 if anything 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import subprocess
 import sys
@@ -106,17 +107,25 @@ def atheris_worker(target: str, seconds: int) -> int:
         from tensorshape_cli.ops import demo, linear, unsqueeze, view, weighted  # noqa: F401
         from tensorshape_cli.render import json_format, plain_format, quiet_format, rich_format  # noqa: F401
 
-    def one_input(data: bytes) -> None:
-        fdp = atheris.FuzzedDataProvider(data)
-        if target == "parser":
-            harness.check_parser(harness.text_from(fdp))
-        else:
-            harness.check_cli(*harness.argv_from(fdp))
-
     corpus = HERE / "corpus" / target
     corpus.mkdir(parents=True, exist_ok=True)
     findings = HERE / "findings"
     findings.mkdir(exist_ok=True)
+
+    def one_input(data: bytes) -> None:
+        fdp = atheris.FuzzedDataProvider(data)
+        try:
+            if target == "parser":
+                harness.check_parser(harness.text_from(fdp))
+            else:
+                harness.check_cli(*harness.argv_from(fdp))
+        except BaseException:
+            # saved here too: libFuzzer does not always get to write its crash-* file
+            name = hashlib.sha1(data).hexdigest()
+            (findings / f"{target}-crash-{name}").write_bytes(data)
+            print(f"Test unit written to {findings / f'{target}-crash-{name}'}", file=sys.stderr)
+            raise
+
     libfuzzer = [
         sys.argv[0],
         str(corpus),

@@ -147,7 +147,7 @@ def _expand_user(path: Path) -> Path:
     """~/x.json as the shell would; `~nosuchuser/x` stays as written (a missing file)."""
     try:
         return path.expanduser()
-    except RuntimeError:  # "Could not determine home directory"
+    except (RuntimeError, ValueError):  # "Could not determine home directory", a NUL
         return path
 
 

@@ -340,3 +340,28 @@ def test_nan_and_inf_through_weighted_and_linear():
     assert r.code == 0, r.stderr
     assert_tensor(r.doc["result"], torch.nn.functional.linear(xl, wl))
     assert math.isnan(torch.nn.functional.linear(xl, wl)[0, 0])  # inf + -inf, as torch computes
+
+
+# --- output that stays bounded ----------------------------------------------------------------------
+
+
+def test_many_small_dimensions_are_summarised_not_printed_in_full():
+    # (2,) * 14: 16,384 values and no dimension long enough to elide, so torch's print shows all
+    shape = [2] * 14
+    spec = f"arange({2**14})"
+    r = run_tshape("view", spec, "--shape", ",".join(map(str, shape)), "-f", "plain")
+    assert r.code == 0, r.stderr
+    y = torch.arange(2**14).view(shape)
+    assert f"{y.numel():,} values, too many to show" in r.stdout
+    assert f"max {y.max().item()}" in r.stdout
+    assert len(r.stdout) < 20_000
+
+
+@pytest.mark.parametrize("fmt", ["rich", "plain"])
+def test_twelve_dimensions_of_two_render_in_time(fmt):
+    # rich laid out 512 nested panels for this (minutes); now at most a dozen
+    start = time.perf_counter()
+    r = run_tshape("unsqueeze", "rand(" + ", ".join(["2"] * 12) + ")", "--dim", "0", "-f", fmt)
+    assert r.code == 0, r.stderr
+    assert time.perf_counter() - start < 10
+    assert r.stdout.count("[0, 0, 0, 0, 0, 0, 0, 0") <= 30

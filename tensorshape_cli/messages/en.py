@@ -168,6 +168,7 @@ MESSAGES: dict[str, str] = {
     "render.not_contiguous": "not contiguous",
     "render.meta": "shape only (meta)",
     "render.no_values": "shape only: no values",
+    "render.summary": "{numel} values, too many to show: min {min} · max {max} · mean {mean} · std {std} · {nan} nan · {inf} inf",
     "render.checks": "Checks",
     "render.torch_says": "torch: {value}",
     "render.result": "Result: {summary}",
