@@ -1,3 +1,3 @@
-from tensorshape_cli.cli import main
+from tensorshape_cli.entry import main
 
 main()

@@ -14,7 +14,7 @@ import typer
 from tensorshape_cli import __version__, settings, usage
 from tensorshape_cli.errors import ExitCode
 from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
-from tensorshape_cli.options import Common, with_common
+from tensorshape_cli.options import Common, TensorCommand, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _root(
     """Explains, step by step, what PyTorch does to a tensor's shape and values."""
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def unsqueeze(
     tensor: TensorArg,
@@ -81,7 +81,7 @@ def unsqueeze(
     return run(common, lambda load: op("unsqueeze").explain(load(tensor, "x"), dim))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def view(
     tensor: TensorArg,
@@ -115,7 +115,7 @@ def view(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def weighted(
     x: OptionalTensor = None,
@@ -159,10 +159,10 @@ def weighted(
     return run(common, build)  # type: ignore[arg-type]
 
 
-app.command("weighted-sum", help="Alias of weighted.")(weighted)
+app.command("weighted-sum", help="Alias of weighted.", cls=TensorCommand)(weighted)
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def linear(
     x: OptionalTensor = None,
@@ -216,7 +216,7 @@ DimsOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int:
     """Remove dimensions of size 1: x.squeeze(dims).
@@ -237,7 +237,7 @@ TransposeOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def reshape(
     tensor: TensorArg, shape: ShapeOption, transpose: TransposeOption = None, *, common: Common
@@ -250,7 +250,7 @@ def reshape(
     return run(common, lambda load: op("reshape").explain(load(tensor, "x"), _shape(shape), _pair(transpose)))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def flatten(
     tensor: TensorArg,
@@ -266,7 +266,7 @@ def flatten(
     return run(common, lambda load: op("flatten").explain(load(tensor, "x"), start_dim, end_dim))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def permute(
     tensor: TensorArg,
@@ -283,7 +283,7 @@ def permute(
     return run(common, lambda load: op("permute").explain_permute(load(tensor, "x"), _shape(dims, "--dims")))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def transpose(
     tensor: TensorArg,
@@ -304,7 +304,7 @@ def transpose(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def expand(
     tensor: TensorArg,
@@ -330,7 +330,7 @@ TensorsArg = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
@@ -341,7 +341,7 @@ def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     return run(common, lambda load: op("broadcast").explain(*_load_all(load, tensors)))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def matmul(
     a: Annotated[str, typer.Argument(metavar="A", help="The left operand (TENSOR).", show_default=False)],
@@ -359,7 +359,7 @@ def matmul(
 KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
 
 
-@app.command("sum")
+@app.command("sum", cls=TensorCommand)
 @with_common
 def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
@@ -369,7 +369,7 @@ def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
     return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "sum"))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
@@ -382,7 +382,7 @@ def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
 JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
@@ -392,7 +392,7 @@ def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     return run(common, lambda load: op("cat").explain_cat(*_swap(_load_all(load, tensors), dim)))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
@@ -402,7 +402,7 @@ def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int
     return run(common, lambda load: op("cat").explain_stack(*_swap(_load_all(load, tensors), dim)))
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def expr(
     expression: Annotated[
@@ -435,7 +435,7 @@ def expr(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command()
+@app.command(cls=TensorCommand)
 @with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
@@ -558,6 +558,9 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 def invoke(argv: Optional[list[str]] = None) -> int:
     """Run one command line and return its exit code: never a traceback."""
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:  # started with it closed (`>&-`): the exit code still tells
+            setattr(sys, stream, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
     args = sys.argv[1:] if argv is None else list(argv)
     # The language of the messages written here, when parsing fails or tshape itself does;
     # a command that runs reads its own --lang (runner.run).
@@ -572,6 +575,7 @@ def _invoke(args: list[str]) -> int:
         ctx = getattr(e, "ctx", None)
         where = ctx.command_path if ctx is not None else "tshape"
         message = e.format_message() if hasattr(e, "format_message") else str(e)
+        message = " ".join(message.splitlines()) if type(e).__name__ != "NoArgsIsHelpError" else message
         if not message:
             return ExitCode.USAGE
         if type(e).__name__ == "NoArgsIsHelpError":  # `tshape` alone: the help is the answer

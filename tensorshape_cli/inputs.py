@@ -8,14 +8,16 @@ never evaluated (JSON first, then a whitelist walk over `ast`).
 from __future__ import annotations
 
 import ast
+import codecs
 import difflib
 import json
 import math
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tensorshape_cli import settings
 from tensorshape_cli.errors import InputError
@@ -27,8 +29,10 @@ if TYPE_CHECKING:
     import torch
 
 MAX_DEPTH = 32  # torch itself allows few more dimensions, and no one reads deeper
-MAX_PY_LITERAL_CHARS = 2_000_000  # the ast fallback is ~20x slower than json
+MAX_PY_LITERAL_CHARS = 100_000  # ast.parse takes up to ~1 s for that much; JSON has no such limit
 MAX_FILE_BYTES = 512 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+COUNT_BEFORE_PARSING_CHARS = 64 * 1024
 JSON_SUFFIXES = (".json",)
 CONSTRUCTORS = ("zeros", "ones", "arange", "rand", "randn", "eye", "shape")
 _CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9.]*)\s*\((.*)\)\s*$", re.DOTALL)
@@ -42,6 +46,7 @@ _PY_NAMES: dict[str, float | bool] = {
     "true": True,
     "false": False,
 }
+_PY_NUMBER_NAMES = ("nan", "NaN", "inf", "Infinity")
 
 
 def torch_dtype(name: str | None) -> torch.dtype | None:
@@ -59,19 +64,72 @@ class StdinReader:
     """Standard input may be read once per command: `-` twice is an error, not a hang."""
 
     def __init__(self, read: Callable[[], str] | None = None) -> None:
-        self._read = read or sys.stdin.read
+        self._read = read  # tests inject text here; by default stdin's bytes are read
         self._used = False
 
     def read(self, name: str) -> str:
         if self._used:
             raise InputError(t("input.stdin_twice", name=name))
         self._used = True
-        if sys.stdin is None or (self._read == sys.stdin.read and sys.stdin.isatty()):
-            raise InputError(t("input.stdin_tty", name=name))
-        text = self._read()
+        text = self._read() if self._read is not None else _read_stdin(name)
         if not text.strip():
             raise InputError(t("input.stdin_empty", name=name))
         return text
+
+
+def _read_stdin(name: str) -> str:
+    stdin = sys.stdin
+    if stdin is None:  # started with stdin closed (`<&-`)
+        raise InputError(t("input.stdin_closed", name=name))
+    if stdin.isatty():
+        raise InputError(t("input.stdin_tty", name=name))
+    where = t("input.stdin")
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # a text-only stream (an embedding program): no bytes to check
+        text: str = stdin.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES:
+            raise InputError(
+                t("input.stream_too_big", name=name, where=where, limit=fmt_count(MAX_FILE_BYTES))
+            )
+        return text
+    try:
+        return read_limited(buffer, name, where)
+    except OSError as e:
+        raise InputError(t("input.stream_error", name=name, where=where, error=e.strerror or e)) from None
+
+
+def read_limited(stream: BinaryIO, name: str, where: object) -> str:
+    """Read UTF-8 text, refusing as soon as it cannot be a tensor's text.
+
+    Reading in chunks keeps `@/dev/zero`, `@/dev/urandom` or `yes | tshape … -` from
+    filling memory: a NUL or a byte that is not UTF-8 stops at once, and more than
+    MAX_FILE_BYTES stops at the limit (a file's size is checked before, but devices,
+    pipes and /proc files report none).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    parts: list[str] = []
+    total = 0
+    while True:
+        chunk = stream.read(READ_CHUNK)
+        if not chunk:
+            break
+        nul = chunk.find(b"\0")
+        try:
+            if nul >= 0:
+                raise UnicodeDecodeError("utf-8", chunk, nul, nul + 1, "NUL")
+            parts.append(decoder.decode(chunk))
+        except UnicodeDecodeError as e:
+            raise InputError(t("input.binary", name=name, where=where, pos=total + e.start)) from None
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise InputError(
+                t("input.stream_too_big", name=name, where=where, limit=fmt_count(MAX_FILE_BYTES))
+            )
+    try:
+        parts.append(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        raise InputError(t("input.binary", name=name, where=where, pos=total)) from None
+    return "".join(parts)
 
 
 def load_tensor(text: str, name: str, stdin: StdinReader | None = None) -> torch.Tensor:
@@ -98,39 +156,52 @@ def _load(text: str, name: str, stdin: StdinReader | None) -> torch.Tensor:
     if tensor_file is not None:  # .npy, .pt, .pth, .safetensors, with an optional :KEY
         return tensorfiles.load(*tensor_file, name)
     if spec.startswith("@") or spec.lower().endswith(JSON_SUFFIXES):
-        path = Path(bare).expanduser()
-        return parse_text(read_text_file(path, name), name, source=str(path))
+        path = _expand_user(Path(bare))
+        return parse_text(read_text_file(path, name), name, source=shown_path(path))
     return parse_text(spec, name)
 
 
+def _expand_user(path: Path) -> Path:
+    """~/x.json as the shell would; `~nosuchuser/x` stays as written (a missing file)."""
+    try:
+        return path.expanduser()
+    except (RuntimeError, ValueError):  # "Could not determine home directory", a NUL
+        return path
+
+
+def shown_path(path: Path) -> str:
+    """A path as a message shows it: on one line, whatever characters its name holds."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def read_text_file(path: Path, name: str) -> str:
+    shown = shown_path(path)
     try:
         if path.is_dir():
-            raise InputError(t("input.file_is_dir", name=name, path=path))
+            raise InputError(t("input.file_is_dir", name=name, path=shown))
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
                 t(
                     "input.file_too_big",
                     name=name,
-                    path=path,
+                    path=shown,
                     size=fmt_count(size),
                     limit=fmt_count(MAX_FILE_BYTES),
                 )
             )
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            text = read_limited(stream, name, shown)
     except FileNotFoundError:
-        raise InputError(t("input.file_missing", name=name, path=path)) from None
+        raise InputError(t("input.file_missing", name=name, path=shown)) from None
     except PermissionError:
-        raise InputError(t("input.file_denied", name=name, path=path)) from None
-    except OSError as e:
-        raise InputError(t("input.file_error", name=name, path=path, error=e.strerror)) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(t("input.file_binary", name=name, path=path, pos=e.start)) from None
+        raise InputError(t("input.file_denied", name=name, path=shown)) from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        error = getattr(e, "strerror", None) or _first_line(e)
+        raise InputError(t("input.file_error", name=name, path=shown, error=error)) from None
     if not text.strip():
-        raise InputError(t("input.file_empty", name=name, path=path))
+        raise InputError(t("input.file_empty", name=name, path=shown))
     return text
 
 
@@ -143,15 +214,24 @@ def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
     match = _CONSTRUCTOR.match(spec)
     if match and not spec.startswith(("[", "(")):
         return construct(match.group(1), match.group(2), where)
-    if spec[0] in "[(-+.0123456789" or spec in _PY_NAMES or spec.startswith(("N", "I")):
+    if spec[0] in "[(-+.0123456789" or spec.startswith(tuple(_PY_NAMES)):  # (True, False), nan, …
         return tensor_from_value(parse_literal(spec, where), where)
-    hint = t("input.hint_at") if Path(spec).is_file() else ""
+    hint = t("input.hint_at") if _is_file(spec) else ""
     raise InputError(t("input.unknown", name=where, text=_clip(spec), hint=hint))
+
+
+def _is_file(spec: str) -> bool:
+    """Whether the text names an existing file (for a hint); a name too long is not one."""
+    try:
+        return len(spec) < 4096 and Path(spec).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def parse_literal(spec: str, where: str) -> Any:
     """Nested lists of numbers from JSON or Python-style text (never evaluated)."""
     _check_leading_depth(spec, where)
+    _check_count(spec, where)
     try:
         value = json.loads(spec)
     except RecursionError:
@@ -185,6 +265,24 @@ def tensor_from_value(value: Any, where: str) -> torch.Tensor:
     return tensor
 
 
+def _check_count(spec: str, where: str) -> None:
+    """Refuse a long literal with too many numbers before parsing builds them all.
+
+    A literal of n numbers has at least n - 1 commas (more with trailing commas or empty
+    lists), and str.count runs at C speed: 10 million numbers are refused in milliseconds,
+    where json.loads would first build 10 million Python objects. Short literals are
+    parsed and counted exactly (tensor_from_value).
+    """
+    if len(spec) <= COUNT_BEFORE_PARSING_CHARS:
+        return
+    limit = settings.current().max_elements
+    values = spec.count(",") + 1
+    if values > limit:
+        raise InputError(
+            t("input.too_many_values", name=where, count=fmt_count(values), limit=fmt_count(limit))
+        )
+
+
 def _check_leading_depth(spec: str, where: str) -> None:
     # `[[[[…` 100,000 deep must fail fast, before any parser recurses into it.
     head = spec[: MAX_DEPTH * 4 + 8]
@@ -216,12 +314,20 @@ def _python_literal(spec: str, where: str) -> Any:
             )
         )
     try:
-        tree = ast.parse(spec, mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" for [1if 2]: the error says it
+            warnings.simplefilter("ignore")
+            tree = ast.parse(spec, mode="eval")
     except SyntaxError as e:
+        if str(e.msg).startswith("Exceeds the limit"):  # an integer of thousands of digits
+            raise InputError(t("input.int_too_long", name=where)) from None
         col = e.offset or 0
         raise InputError(t("input.syntax", name=where, col=col, error=e.msg, near=_near(spec, col))) from None
-    except (RecursionError, MemoryError, ValueError):
+    except (RecursionError, MemoryError):
         raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
+    except ValueError as e:  # e.g. a NUL character, on older Pythons
+        raise InputError(
+            t("input.syntax", name=where, col=0, error=_first_line(e), near=_near(spec, 0))
+        ) from None
     return _literal_node(tree.body, spec, where, 0)
 
 
@@ -235,8 +341,13 @@ def _literal_node(node: ast.expr, spec: str, where: str, depth: int) -> Any:
     if isinstance(node, ast.Name) and node.id in _PY_NAMES:
         return _PY_NAMES[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _literal_node(node.operand, spec, where, depth + 1)
-        if isinstance(inner, (int, float)) and not isinstance(inner, list):
+        # a sign applies to a number (or nan/inf), as in ast.literal_eval: not to True, [1], -1
+        operand = node.operand
+        number = (isinstance(operand, ast.Constant) and type(operand.value) in (int, float)) or (
+            isinstance(operand, ast.Name) and operand.id in _PY_NUMBER_NAMES
+        )
+        if number:
+            inner = _literal_node(operand, spec, where, depth + 1)
             return -inner if isinstance(node.op, ast.USub) else inner
     col = getattr(node, "col_offset", 0) + 1
     snippet = ast.get_source_segment(spec, node) or type(node).__name__
@@ -287,6 +398,7 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
     args = _constructor_args(func, args_text, where)
     s = settings.current()
     meta = func == "shape" or s.meta
+    sizes: list[Any]
     if func == "arange":
         sizes = [_arange_length(args, where)]
     elif func == "eye":
@@ -299,8 +411,8 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
             t(
                 "input.constructor_too_many",
                 name=where,
-                call=f"{func}({args_text.strip()})",
-                numel=fmt_count(numel),
+                call=f"{func}({_clip(args_text.strip())})",
+                numel=_fmt_huge(numel),
                 limit=fmt_count(s.max_elements),
             )
         )
@@ -329,6 +441,8 @@ def _constructor_args(func: str, text: str, where: str) -> list[int | float]:
     # zeros((2, 3)) and zeros([2, 3]) mean zeros(2, 3), as in torch.
     if len(inner) >= 2 and inner[0] + inner[-1] in ("()", "[]"):
         inner = inner[1:-1]
+    if inner.count(",") >= MAX_DEPTH:  # before splitting a huge text into parts
+        raise InputError(t("input.too_many_dims", name=where, count=inner.count(",") + 1, limit=MAX_DEPTH))
     parts = [p.strip() for p in inner.split(",") if p.strip()]
     args: list[int | float] = []
     for part in parts:
@@ -351,17 +465,20 @@ def _constructor_args(func: str, text: str, where: str) -> list[int | float]:
     if func == "eye" and not 1 <= len(args) <= 2:
         raise InputError(t("input.eye_args", name=where))
     if len(args) > MAX_DEPTH:
-        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
+        raise InputError(t("input.too_many_dims", name=where, count=len(args), limit=MAX_DEPTH))
     if func != "arange" and any(a < 0 for a in args):
         raise InputError(t("input.negative_size", name=where, func=func))
     return args
 
 
-def _arange_length(args: list[int | float], where: str) -> int:
+def _arange_length(args: list[int | float], where: str) -> float:
     start, end, step = (0, args[0], 1) if len(args) == 1 else (*args[:2], args[2] if len(args) == 3 else 1)
     if step == 0:
         raise InputError(t("input.arange_step", name=where))
-    return max(0, math.ceil((end - start) / step))
+    length = (end - start) / step
+    if not math.isfinite(length):  # arange(-1e308, 1e308): more elements than any limit
+        return math.inf
+    return max(0, math.ceil(length))
 
 
 def parse_shape(text: str, what: str = "--shape") -> list[int]:
@@ -379,7 +496,7 @@ def parse_shape(text: str, what: str = "--shape") -> list[int]:
         except ValueError:
             raise InputError(t("input.shape", what=what, text=_clip(text), part=_clip(part, 20))) from None
     if len(values) > MAX_DEPTH:
-        raise InputError(t("input.too_deep", name=what, limit=MAX_DEPTH))
+        raise InputError(t("input.too_many_dims", name=what, count=len(values), limit=MAX_DEPTH))
     return values
 
 
@@ -393,6 +510,11 @@ def parse_dims(values: list[str] | None, what: str = "--dim") -> list[int] | Non
     if len(dims) > MAX_DEPTH:
         raise InputError(t("input.too_deep", name=what, limit=MAX_DEPTH))
     return dims
+
+
+def _fmt_huge(n: float) -> str:
+    """1,000,000 as such, but 1e+300 and inf rather than a line of digits."""
+    return fmt_count(int(n)) if n < 1e15 else f"{float(n):.3g}"
 
 
 def _clip(text: str, limit: int = 40) -> str:

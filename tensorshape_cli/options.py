@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -16,6 +17,7 @@ from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from tensorshape_cli.messages import LANGUAGES
 from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_VALUES, DTYPES
@@ -92,7 +94,12 @@ _OPTIONS: dict[str, Any] = {
     "seed": Annotated[
         Optional[int],
         typer.Option(
-            "--seed", help="Seed for rand()/randn() and random initialisation.", rich_help_panel=INPUT
+            "--seed",
+            help="Seed for rand()/randn() and random initialisation.",
+            rich_help_panel=INPUT,
+            # the range torch.manual_seed accepts
+            min=-(2**63),
+            max=2**64 - 1,
         ),
     ],
     "max_elements": Annotated[
@@ -146,6 +153,28 @@ _OPTIONS: dict[str, Any] = {
 }
 
 EXPORT_SUFFIXES = (".svg", ".html", ".htm")
+
+
+# -1, -2.5, -.5, -inf, -nan, -(1), -[1]: a TENSOR, never an option (all options are letters)
+_NEGATIVE = re.compile(r"-(?:[0-9.(\[]|(?:inf|nan|Infinity|NaN)$)")
+
+
+class TensorCommand(TyperCommand):
+    """A command whose TENSOR may be a negative number: `tshape unsqueeze -1` reads the
+    scalar -1, where Click alone would look for an option named -1 and fail."""
+
+    def make_parser(self, ctx: Any) -> Any:
+        parser = super().make_parser(ctx)
+        process_option = parser._process_opts  # Click's parser is vendored by the pinned Typer
+
+        def process(arg: str, state: Any) -> None:
+            if _NEGATIVE.match(arg):
+                state.largs.append(arg)  # a positional argument, wherever it stands
+            else:
+                process_option(arg, state)
+
+        parser._process_opts = process  # type: ignore[method-assign]
+        return parser
 
 
 def with_common(command: Callable[..., int]) -> Callable[..., int]:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import os
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import TYPE_CHECKING, Union
 
@@ -69,7 +75,57 @@ def exit_code(ex: Explanation) -> int:
     return ExitCode.OK if ex.ok else ExitCode.INVALID
 
 
+class TorchImportGuard(importlib.abc.MetaPathFinder):
+    """Runs torch's import, whenever some code first asks for it, with Ctrl-C held until the
+    import ends, then acts on it (exit 130).
+
+    torch's import runs Python code called from C++; a KeyboardInterrupt raised there cannot
+    unwind through C++ and aborts the process ("terminate called after throwing an instance
+    of 'python_error'", SIGABRT). Finding torch as Python would and only wrapping its loader
+    keeps the import lazy: `tshape view "[1,,2]"` still answers without paying for torch.
+    """
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> ModuleSpec | None:
+        if fullname != "torch":
+            return None
+        sys.meta_path.remove(self)  # once, and so that the search below does not find us
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _HoldingInterrupts(spec.loader)
+        return spec
+
+    @classmethod
+    def install(cls) -> None:
+        if "torch" not in sys.modules and not any(isinstance(f, cls) for f in sys.meta_path):
+            sys.meta_path.insert(0, cls())
+
+
+class _HoldingInterrupts(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> object:  # resources, get_code, ...: the real loader's
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self._loader.exec_module(module)  # signals only reach the main thread
+            return
+        held: list[int] = []
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+        try:
+            self._loader.exec_module(module)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
+
+
 def run(common: Common, build: Callable[[Loader], Built]) -> int:
+    TorchImportGuard.install()
     s = settings.Settings(
         lang=resolve_lang(common.lang),
         max_values=common.max_values,
@@ -80,12 +136,16 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
     )
     from tensorshape_cli import render
 
-    with settings.use(s):
+    # torch's UserWarnings (e.g. "Initializing zero-element tensors is a no-op" for an
+    # nn.Linear with in_features 0) are about its internals: stderr stays for tshape's one line.
+    with settings.use(s), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         try:
             export = check_export(common.export)
             built = build(Loader())
         except InputError as e:
-            print(f"tshape: {e}", file=sys.stderr)
+            # one line, whatever text the message quotes (messages already quote it so)
+            print("tshape: " + " ".join(str(e).splitlines()), file=sys.stderr)
             return ExitCode.USAGE
         explanations = built if isinstance(built, list) else [built]
         line = batch_line.get()

@@ -184,9 +184,8 @@ def shape_only(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _open_pt(path: Path, name: str) -> TensorFile:
-    import pickle
-
     import torch
+    from torch.serialization import pickle as torch_pickle  # the module torch.load unpickles with
 
     zipped = zipfile.is_zipfile(path)
     if not zipped and path.stat().st_size > MAX_LEGACY_BYTES:
@@ -203,7 +202,7 @@ def _open_pt(path: Path, name: str) -> TensorFile:
         # weights_only: tensors, numbers, strings and containers only; any other object in
         # the pickle is refused before it is built, so no code from the file runs.
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
-    except pickle.UnpicklingError as e:
+    except torch_pickle.UnpicklingError as e:
         if "weights only" in str(e).lower() or "weights_only" in str(e):
             raise InputError(t("file.unsafe", name=name, path=path)) from None
         raise InputError(t("file.not_torch", name=name, path=path, error=_first_line(e))) from None

@@ -6,9 +6,11 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from tensorshape_cli import settings
+from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, OpError
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_num
+from tensorshape_cli.text import fmt_count, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -16,11 +18,34 @@ if TYPE_CHECKING:
 MAX_TERMS_SHOWN = 6
 MaybeTensor = TypeVar("MaybeTensor", bound="torch.Tensor | None")
 
+# What torch raises when it refuses an operation: a RuntimeError for most shape errors,
+# but an IndexError for a dim out of range and a TypeError/ValueError/OverflowError for
+# an integer beyond int64 (`--dim 10**20`).
+TORCH_ERRORS = (RuntimeError, IndexError, TypeError, ValueError, OverflowError)
+
 
 def torch_error(e: BaseException) -> OpError:
     """An error torch raised that no rule of ours explains: its own words, first line."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return OpError(kind="torch_error", message=text, hint=t("error.torch_hint"))
+
+
+def check_size(shape: Sequence[int], what: str) -> None:
+    """Refuse a tensor an op would make (a product, a layer's weight) before torch allocates
+    it, when it has more elements than --max-elements: inputs within the limit can still
+    broadcast to a huge result. InputError: exit 2, like an input over the limit."""
+    limit = settings.current().max_elements
+    numel = math.prod(shape)
+    if numel > limit:
+        raise InputError(
+            t(
+                "limit.op_too_many",
+                what=what,
+                shape=fmt_shape(shape),
+                numel=fmt_count(numel),
+                limit=fmt_count(limit),
+            )
+        )
 
 
 def written_sum(pairs: Sequence[tuple[object, object]], tail: object | None = None) -> str:

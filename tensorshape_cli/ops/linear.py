@@ -12,6 +12,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import (
     agrees,
     allclose_check,
+    check_size,
     eps_of,
     shape_only_if_any,
     skipped_check,
@@ -106,7 +107,11 @@ def explain(
         )
         return ex
 
+    x, weight, bias = shape_only_if_any(x, weight, bias)  # type: ignore[assignment]
     meta = x.device.type == "meta"
+    if not meta:  # the layer's own weight, and y, before torch allocates them
+        check_size((out, in_features), "weight")
+        check_size((*x.shape[:-1], out), "y = m(x)")
     # nn.Linear draws its initial parameters from the global CPU generator. This is what
     # torch.manual_seed(seed) does for the CPU, without the lazy seeding of CUDA/XPU/MTIA that
     # records a stack trace on every call (milliseconds each, per line of a `tshape run`).
@@ -238,9 +243,10 @@ def _row_checks(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, y: tor
         return []
     row = x.reshape(-1, x.shape[-1])[0].tolist()
     first = y.reshape(-1, y.shape[-1])[0].tolist()
-    weights = w.detach().tolist()
-    biases = b.detach().tolist() if b is not None else None
     out = len(first)
+    # only the rows written out: W can have millions of elements
+    weights = w.detach()[: out if out <= ALL_WRITTEN else FIRST_WRITTEN].tolist()
+    biases = b.detach().tolist() if b is not None else None
     eps = eps_of(dtype_name(y.dtype))
     index = ", ".join(["0"] * (x.dim() - 1))
     checks = []

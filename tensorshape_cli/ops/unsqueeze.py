@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.ops._common import TORCH_ERRORS, storage_note, torch_error
 from tensorshape_cli.text import fmt_shape
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
         )
     try:
         result = x.unsqueeze(dim)
-    except (IndexError, RuntimeError) as e:
+    except TORCH_ERRORS as e:
         if not lo <= dim <= hi:
             ex.error = OpError(
                 "dim_out_of_range",

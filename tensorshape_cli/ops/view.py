@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.ops._common import TORCH_ERRORS, storage_note, torch_error
 from tensorshape_cli.text import fmt_args, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         ex.call = f"x.transpose({a}, {b}).view({args})"
         try:
             x = x.transpose(a, b)
-        except (IndexError, RuntimeError) as e:
+        except TORCH_ERRORS as e:
             ex.error = torch_error(e)
             return ex
         ex.steps.append(
@@ -54,7 +54,7 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         ex.steps.append(infer_step(shape, numel))
     try:
         result = x.view(tuple(shape))
-    except RuntimeError as e:
+    except TORCH_ERRORS as e:
         if ex.error is None:
             ex.error = stride_error(x, shape) if not x.is_contiguous() else torch_error(e)
         return ex

@@ -15,6 +15,7 @@ from tensorshape_cli.ops._broadcast import align
 from tensorshape_cli.ops._common import (
     agrees,
     allclose_check,
+    check_size,
     eps_of,
     shape_only_if_any,
     skipped_check,
@@ -52,6 +53,7 @@ def prepare(
         if meta:
             weights = torch.empty(m, c, device="meta")
         else:
+            check_size((m, c), "weights")
             settings.seed_torch()
             weights = torch.rand(m, c)  # as the layer's own nn.Parameter(tr.rand(M, C))
     if weights is None:
@@ -63,6 +65,7 @@ def prepare(
         if meta:
             x = torch.empty(m, batch, c, device="meta")
         else:
+            check_size((m, batch, c), "x")
             x = torch.arange(1, m * batch * c + 1, dtype=torch.float32).view(m, batch, c)
     return x, weights
 
@@ -86,6 +89,7 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
             t("weighted.rank.hint"),
         )
         return ex
+    x, weights = shape_only_if_any(x, weights)  # type: ignore[assignment]
     m = weights.shape[0]
     ex.call = CALL.replace("M", str(m))
     try:
@@ -102,6 +106,8 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
         )
     )
     alignment = align([list(x.shape), list(wv.shape)], ["x", "weights_view"])
+    if alignment.shape is not None and x.device.type != "meta":  # (1, B, 1) * (M, 1, C) is M·B·C
+        check_size(alignment.shape, "x * weights_view")
     try:
         multiplied = x * wv
     except RuntimeError as e:
@@ -164,15 +170,20 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
 
 def _hand_checks(x: torch.Tensor, wv: torch.Tensor, summed: torch.Tensor) -> list[Check]:
     """The notebook's 'Verificación manual': each output written out as a sum of products."""
+    import torch
+
     b_size, c_size = summed.shape
     total = b_size * c_size
     count = total if total <= ALL_WRITTEN else FIRST_WRITTEN
     eps = eps_of(dtype_name(summed.dtype))
+    # x (1, B, 1) or weights (1, C) broadcast too: index both as the product sees them
+    # (expanded views, nothing is copied).
+    xb, wb = torch.broadcast_tensors(x, wv)
     checks = []
     for flat in range(count):
         b, c = divmod(flat, c_size)
-        xs = x[:, b, c].tolist()
-        ws = wv[:, 0, 0 if wv.shape[2] == 1 else c].expand(x.shape[0]).tolist()
+        xs = xb[:, b, c].tolist()
+        ws = wb[:, b, c].tolist()
         products = [a * w for a, w in zip(xs, ws, strict=True)]
         manual = sum(products)
         computed = summed[b, c].item()

@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 from tensorshape_cli.explanation import ELLIPSIS, TensorInfo
+from tensorshape_cli.messages import t
+from tensorshape_cli.text import fmt_num
 
 
 def flat(values: Any) -> list[Any]:
@@ -57,6 +59,15 @@ def cells(info: TensorInfo) -> Any:
         return [walk(x) for x in v] if isinstance(v, list) else cell(v, fmt)
 
     return walk(values)
+
+
+def summary_text(info: TensorInfo) -> str | None:
+    """`min -1.2 · max 3.4 · …` for values too many to show even in part."""
+    s = info.summary
+    if info.values is not None or info.preview is not None or not s:
+        return None
+    numbers = {k: "–" if s.get(k) is None else fmt_num(s[k]) for k in ("min", "max", "mean", "std")}
+    return t("render.summary", numel=f"{info.numel:,}", nan=s.get("nan", 0), inf=s.get("inf", 0), **numbers)
 
 
 def layout(info: TensorInfo) -> str | None:

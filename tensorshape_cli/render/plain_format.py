@@ -6,7 +6,7 @@ from typing import TextIO
 
 from tensorshape_cli.explanation import Check, Explanation, Table, TensorInfo
 from tensorshape_cli.messages import t
-from tensorshape_cli.render.cells import layout
+from tensorshape_cli.render.cells import layout, summary_text
 from tensorshape_cli.text import fmt_num, fmt_shape
 
 
@@ -52,6 +52,8 @@ def render(ex: Explanation, out: TextIO) -> None:
             grid = layout(step.tensor)
             if grid is not None:
                 lines.append(_indent(grid))
+            elif summary_text(step.tensor):
+                lines.append("    " + str(summary_text(step.tensor)))
         if step.table is not None:
             lines += ["    " + row for row in table_lines(step.table)]
         if step.note:

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from tensorshape_cli.explanation import Explanation, Step, Table, TensorInfo
 from tensorshape_cli.messages import t
-from tensorshape_cli.render.cells import cells, flat, layout
+from tensorshape_cli.render.cells import cells, flat, layout, summary_text
 from tensorshape_cli.text import fmt_num, fmt_shape
 
 MARK = "bold magenta"
@@ -73,7 +73,8 @@ def _indices(size: int, shown: int) -> list[str]:
 def tensor_view(info: TensorInfo, width: int) -> RenderableType:
     grid = cells(info)
     if grid is None:
-        return Text(t("render.no_values"), style="italic yellow")
+        summary = summary_text(info)
+        return Text(summary or t("render.no_values"), style="italic" if summary else "italic yellow")
     ndim = len(info.shape)
     if ndim and _row_width(grid, ndim) > width:  # too wide for a table: torch's own layout, wrapped
         return Text(layout(info) or "")
@@ -100,25 +101,33 @@ def flat_rows(grid: list[Any], ndim: int) -> list[list[str]]:
     return [r for block in grid if isinstance(block, list) for r in flat_rows(block, ndim - 1)]
 
 
-def _panels(grid: list[Any], info: TensorInfo, prefix: list[str]) -> list[RenderableType]:
-    """Leading dimensions become labelled panels [0], [1], … ([i, j] for 4-D and up)."""
+def _panels(
+    grid: list[Any], info: TensorInfo, prefix: list[str], room: list[int] | None = None
+) -> list[RenderableType]:
+    """Leading dimensions become labelled panels [0], [1], … ([i, j] for 4-D and up), at most
+    MAX_PANELS in all: a (2, 2, …, 2) tensor of 12 dimensions would otherwise be 512 panels,
+    which rich takes minutes to lay out."""
+    room = [MAX_PANELS] if room is None else room
     depth = len(prefix)
     labels = _indices(info.shape[depth], len(grid))
     panels: list[RenderableType] = []
     for label, block in zip(labels, grid, strict=True):
+        if room[0] <= 0:  # more blocks than panels: say so once
+            if room[0] == 0:
+                panels.append(Text("…", style=DIM))
+                room[0] = -1
+            break
         if not isinstance(block, list):
             panels.append(Text("…", style=DIM))
             continue
         if len(info.shape) - depth > 3:
-            panels.extend(_panels(block, info, [*prefix, label]))
+            panels.extend(_panels(block, info, [*prefix, label], room))
             continue
         title = Text("[" + ", ".join([*prefix, label]) + "]", style=MARK if depth in info.marked else "")
         panels.append(
             Panel(_matrix(block, info, depth + 1, depth + 2), title=title, box=box.ROUNDED, expand=False)
         )
-        if len(panels) >= MAX_PANELS:
-            panels.append(Text("…", style=DIM))
-            break
+        room[0] -= 1
     return panels
 
 
@@ -162,8 +171,15 @@ def _checks(ex: Explanation) -> RichTable:
     return table
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's own answer is SystemExit(1); the runner gives every format the same: exit 141
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def render(ex: Explanation, out: TextIO) -> None:
-    draw(ex, Console(file=out, highlight=False))  # rich itself honours NO_COLOR
+    draw(ex, _Console(file=out, highlight=False))  # rich itself honours NO_COLOR
 
 
 EXPORT_WIDTH = 110  # columns of an exported picture: wide enough for tables, narrow enough for a slide

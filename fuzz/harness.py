@@ -1,0 +1,221 @@
+"""What the fuzzers check, and how they build inputs: shared by both engines (fuzz/run.py).
+
+Two targets:
+
+- parser: any text into the TENSOR reader (`load_tensor`): a tensor within the limits, equal
+  to `torch.tensor` of the text's value when the text is a JSON literal, or an InputError
+  whose message is one non-empty line. Any other exception is a finding.
+- cli: any command line (and any bytes on standard input) into `tensorshape_cli.cli.invoke`,
+  the console script's own function: exit 0, 1 or 2 only (70 is an internal error), never a
+  traceback, exit 2 with exactly one line on stderr, JSON output that parses, within
+  SLOW_SECONDS. stdout is strict UTF-8 as in a real process, so a character that cannot be
+  written is a finding too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+SLOW_SECONDS = 10.0
+
+COMMANDS = ["unsqueeze", "view", "weighted", "weighted-sum", "linear", "demo"]
+OPTIONS = [
+    "--dim", "-d", "--shape", "-s", "--transpose", "--weights", "-w", "--batch", "--random",
+    "--models", "--classes", "--out-features", "-o", "--weight", "-W", "--bias", "-b",
+    "--no-bias", "--format", "-f", "--json", "-q", "--quiet", "--dtype", "--seed",
+    "--max-elements", "--max-values", "--help", "--", "rich", "plain", "json", "float64",
+    "int32", "bool", "bfloat16", "--version",
+]  # fmt: skip
+TOKENS = [
+    "[", "]", "(", ")", ",", " ", "-", "+", ".", "e", "0", "1", "2", "3", "7", "12", "2.5",
+    "1e3", "1e999", "-1", "9223372036854775807", "9223372036854775808", "nan", "inf", "NaN",
+    "Infinity", "True", "False", "true", "false", "null", "None", "'a'", "1j", "_", "0x1f",
+    "zeros", "ones", "arange", "eye", "rand", "randn", "shape", "torch.", "@", "__import__",
+    "lambda", "x", ":", "*", "**", "{", "}", "\\", "\n", "\t", "é", "\udcff",
+    "@/dev/null", "@/dev/zero", "@/etc", "@/nonexistent", "x.json", "@examples/x.json",
+    "@examples/weights.json", "@examples/linear_weight.json",
+]  # fmt: skip
+
+
+class Finding(AssertionError):
+    """An input that breaks a guarantee."""
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+
+def check_parser(text: str) -> None:
+    import torch
+
+    from tensorshape_cli import settings
+    from tensorshape_cli.errors import InputError
+    from tensorshape_cli.inputs import MAX_DEPTH, StdinReader, load_tensor
+
+    s = settings.Settings(seed=0)
+    with settings.use(s):
+        try:
+            tensor = load_tensor(text, "x", StdinReader(lambda: text))
+        except InputError as e:
+            message = str(e)
+            if not message.strip() or "\n" in message:
+                raise Finding(f"InputError is not one line: {message!r}") from None
+            return
+    if not isinstance(tensor, torch.Tensor):
+        raise Finding(f"not a tensor: {type(tensor)}")
+    if tensor.dim() > MAX_DEPTH + 1:
+        raise Finding(f"{tensor.dim()} dimensions")
+    if tensor.device.type != "meta" and tensor.numel() > s.max_elements:
+        raise Finding(f"{tensor.numel()} elements, over the limit")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return  # a Python-style literal or a constructor: the property tests compare those
+    try:
+        expected = torch.tensor(value)
+    except Exception:
+        raise Finding(f"accepted what torch.tensor refuses: {text[:80]!r}") from None
+    same = expected.shape == tensor.shape and expected.dtype == tensor.dtype
+    if not same or not torch.equal(torch.nan_to_num(expected), torch.nan_to_num(tensor)):
+        raise Finding(f"{text[:80]!r}: got {tensor!r}, torch.tensor gives {expected!r}")
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _process_streams(stdin: bytes) -> Iterator[tuple[io.BytesIO, io.BytesIO]]:
+    """sys.stdin/stdout/stderr as a real process has them: UTF-8, strict for stdout."""
+    out, err = io.BytesIO(), io.BytesIO()
+    saved = sys.stdin, sys.stdout, sys.stderr
+    streams = (
+        io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"),
+        io.TextIOWrapper(out, encoding="utf-8", errors="strict", write_through=True),
+        io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", write_through=True),
+    )
+    sys.stdin, sys.stdout, sys.stderr = streams
+    try:
+        yield out, err
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        for stream in streams:
+            with contextlib.suppress(ValueError):
+                stream.flush()
+            stream.detach()  # or closing the wrapper would close the BytesIO under it
+
+
+def check_cli(argv: list[str], stdin: bytes = b"") -> None:
+    from tensorshape_cli.cli import invoke
+
+    argv = [a.replace("\x00", "") for a in argv]  # a real argv cannot hold NUL
+    os.environ.pop("TSHAPE_DEBUG", None)
+    os.environ.pop("TSHAPE_FORMAT", None)
+    os.environ["COLUMNS"] = "100"
+    start = time.monotonic()
+    with _process_streams(stdin) as (out_bytes, err_bytes):
+        code = invoke(list(argv))
+    elapsed = time.monotonic() - start
+    out = out_bytes.getvalue().decode("utf-8")
+    err = err_bytes.getvalue().decode("utf-8")
+    where = f"tshape {' '.join(repr(a) for a in argv)} (stdin {stdin[:40]!r})"
+    if code not in (0, 1, 2):
+        raise Finding(f"{where}: exit {code}: {err.strip()[:300]}")
+    if "Traceback" in out + err:
+        raise Finding(f"{where}: a traceback")
+    if elapsed > SLOW_SECONDS:
+        raise Finding(f"{where}: took {elapsed:.1f} s")
+    if code == 2 and argv:
+        lines = err.splitlines()
+        if out or len(lines) != 1 or not lines[0].startswith("tshape"):
+            raise Finding(f"{where}: exit 2 should be one line on stderr; got {err!r}, stdout {out[:80]!r}")
+    if code in (0, 1) and "--json" in argv and "--help" not in argv and "-q" not in argv:
+        for line in out.splitlines():
+            if line.strip() and line.lstrip().startswith("{"):
+                _strict_json(line, where)
+
+
+def _strict_json(line: str, where: str) -> Any:
+    def no_constant(name: str) -> Any:
+        raise Finding(f"{where}: JSON holds {name}")
+
+    try:
+        return json.loads(line, parse_constant=no_constant)
+    except ValueError as e:
+        raise Finding(f"{where}: output is not JSON: {e}") from None
+
+
+# --- building inputs for atheris ---------------------------------------------------------------
+
+
+def text_from(fdp: Any) -> str:
+    """A TENSOR-like text: tokens that reach deep into the parser, or raw characters."""
+    kind = fdp.ConsumeIntInRange(0, 3)
+    if kind == 0:
+        return str(fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 64)))
+    if kind == 1:
+        value = _nested(fdp, depth=0)
+        return json.dumps(value) if fdp.ConsumeBool() else str(value)
+    return "".join(fdp.PickValueInList(TOKENS) for _ in range(fdp.ConsumeIntInRange(0, 30)))
+
+
+def _nested(fdp: Any, depth: int) -> Any:
+    if depth > 4 or fdp.ConsumeIntInRange(0, 3) == 0:
+        kind = fdp.ConsumeIntInRange(0, 3)
+        if kind == 0:
+            return fdp.ConsumeIntInRange(-(2**64), 2**64)
+        if kind == 1:
+            return fdp.ConsumeFloat()
+        if kind == 2:
+            return fdp.ConsumeBool()
+        return fdp.ConsumeIntInRange(-9, 9)
+    return [_nested(fdp, depth + 1) for _ in range(fdp.ConsumeIntInRange(0, 4))]
+
+
+def argv_from(fdp: Any) -> tuple[list[str], bytes]:
+    argv = [fdp.PickValueInList(COMMANDS)] if fdp.ConsumeIntInRange(0, 15) else []
+    for _ in range(fdp.ConsumeIntInRange(0, 7)):
+        kind = fdp.ConsumeIntInRange(0, 4)
+        if kind in (0, 1):
+            argv.append(fdp.PickValueInList(OPTIONS))
+        elif kind == 2:
+            argv.append(text_from(fdp))
+        elif kind == 3:
+            argv.append(str(fdp.ConsumeIntInRange(-(2**70), 2**70)))
+        else:
+            sizes = [str(fdp.ConsumeIntInRange(-2, 6)) for _ in range(fdp.ConsumeIntInRange(0, 4))]
+            argv.append(",".join(sizes))
+    stdin = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 64)) if fdp.ConsumeBool() else b"[[1, 2], [3, 4]]"
+    return argv, stdin
+
+
+# --- building inputs for hypothesis --------------------------------------------------------------
+
+
+def strategies() -> tuple[Any, Any]:
+    """(texts, command lines) as hypothesis strategies."""
+    from hypothesis import strategies as st
+
+    numbers = st.one_of(
+        st.integers(-9, 9),
+        st.integers(-(2**64), 2**64),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.booleans(),
+    )
+    nested = st.recursive(numbers, lambda inner: st.lists(inner, max_size=4), max_leaves=16)
+    texts = st.one_of(
+        st.text(max_size=64),
+        st.lists(st.sampled_from(TOKENS), max_size=30).map("".join),
+        nested.map(json.dumps),
+        nested.map(str),
+    )
+    sizes = st.lists(st.integers(-2, 6), max_size=4).map(lambda xs: ",".join(map(str, xs)))
+    word = st.one_of(st.sampled_from(OPTIONS), texts, st.integers(-(2**70), 2**70).map(str), sizes)
+    argv = st.tuples(st.sampled_from(COMMANDS), st.lists(word, max_size=7)).map(lambda cw: [cw[0], *cw[1]])
+    stdin = st.one_of(st.just(b"[[1, 2], [3, 4]]"), st.binary(max_size=64))
+    return texts, st.tuples(argv, stdin)
