@@ -27,7 +27,7 @@ STOPS = (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE)  # these end the run, whate
 MAX_LINES_LISTED = 10
 # Options of the run that each line inherits (a line's own value wins): never the format,
 # which is the run's for every line.
-INHERITED = ("dtype", "seed", "max_elements", "max_values", "meta")
+INHERITED = ("dtype", "seed", "max_elements", "max_values", "meta", "lang")
 
 
 def run(
@@ -77,13 +77,13 @@ def _open(source: str) -> Iterator[TextIO]:
     try:
         stream = open(source, encoding="utf-8-sig")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
-        raise InputError(t("input.file_missing", name="FILE", path=source)) from None
+        raise InputError(t("input.file_missing", name=t("file.arg"), path=source)) from None
     except IsADirectoryError:
-        raise InputError(t("input.file_is_dir", name="FILE", path=source)) from None
+        raise InputError(t("input.file_is_dir", name=t("file.arg"), path=source)) from None
     except PermissionError:
-        raise InputError(t("input.file_denied", name="FILE", path=source)) from None
+        raise InputError(t("input.file_denied", name=t("file.arg"), path=source)) from None
     except OSError as e:
-        raise InputError(t("input.file_error", name="FILE", path=source, error=e.strerror)) from None
+        raise InputError(t("input.file_error", name=t("file.arg"), path=source, error=e.strerror)) from None
     with stream:
         yield stream
 

@@ -469,7 +469,7 @@ def inspect_file(
         path = Path(file).expanduser()
         if not file.lower().endswith(tensorfiles.SUFFIXES):
             raise InputError(t("inspect.suffix", path=file, known=", ".join(tensorfiles.SUFFIXES)))
-        found = tensorfiles.open_file(path, "FILE")
+        found = tensorfiles.open_file(path, t("file.arg"))
         dtype = torch_dtype(common.dtype)
         shapes = {found.label(k): v if dtype is None else v.to(dtype) for k, v in found.shapes.items()}
         return op("inspect").explain(file, found.kind, shapes, found.others)

@@ -201,7 +201,7 @@ class _Checker:
         col = getattr(node, "col_offset", 0) + 1
         code = ast.get_source_segment(self.source, node) or ""
         return Refused(
-            t("expr.refused", what=what, col=col, code=_clip(code, 30)) + "; " + (why or t("expr.why.help"))
+            t("expr.refused", what=what, col=col, code=_clip(code, 30), why=why or t("expr.why.help"))
         )
 
     def check(self, node: ast.AST, role: str) -> None:
@@ -754,8 +754,8 @@ def _title(kind: str, symbol: str) -> str:
     if kind in ("matmul", "index", "neg", "T", "shape", "type", "python"):
         return t(f"expr.kind.{kind}")
     if kind in TORCH_FUNCTIONS - METHODS:
-        return f"torch.{kind}"
-    return f".{kind}(…)"
+        return t("expr.kind.function", name=kind)
+    return t("expr.kind.method", name=kind)
 
 
 # --- small helpers ---------------------------------------------------------------------------

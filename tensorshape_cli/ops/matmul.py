@@ -117,14 +117,14 @@ def rule_table(a: list[int], b: list[int], names: Sequence[str]) -> tuple[Table,
     n, k_a = am[-2], am[-1]
     k_b, m = bm[-2], bm[-1]
     if len(a) > 1:
-        rows.append(["n", str(n), MISSING, str(n), t("matmul.rule.n", a=na)])
+        rows.append([t("matmul.dim.n"), str(n), MISSING, str(n), t("matmul.rule.n", a=na)])
         predicted.append(n)
     else:
-        rows.append(["n", "(1)", MISSING, "—", t("matmul.rule.n_dropped", a=na)])
+        rows.append([t("matmul.dim.n"), "(1)", MISSING, "—", t("matmul.rule.n_dropped", a=na)])
     k_ok = k_a == k_b
     rows.append(
         [
-            "k",
+            t("matmul.dim.k"),
             str(k_a),
             str(k_b),
             "—" if k_ok else "✗",
@@ -133,10 +133,10 @@ def rule_table(a: list[int], b: list[int], names: Sequence[str]) -> tuple[Table,
     )
     marked += [[len(rows) - 1, 1], [len(rows) - 1, 2]]
     if len(b) > 1:
-        rows.append(["m", MISSING, str(m), str(m), t("matmul.rule.m", b=nb)])
+        rows.append([t("matmul.dim.m"), MISSING, str(m), str(m), t("matmul.rule.m", b=nb)])
         predicted.append(m)
     else:
-        rows.append(["m", MISSING, "(1)", "—", t("matmul.rule.m_dropped", b=nb)])
+        rows.append([t("matmul.dim.m"), MISSING, "(1)", "—", t("matmul.rule.m_dropped", b=nb)])
     columns = [t("broadcast.col.dim"), na, nb, t("broadcast.col.result"), t("broadcast.col.rule")]
     return Table(columns, rows, marked), predicted, batch
 
@@ -212,7 +212,7 @@ def _hand_checks(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, names: Seque
         manual = sum(products)
         computed = ym[tuple(index)].item()
         real = [*bi] + ([i] if a.dim() > 1 else []) + ([j] if b.dim() > 1 else [])
-        label = f"y[{fmt_index(real)}]" if real else "y"
+        label = t("check.element", index=fmt_index(real)) if real else t("check.whole")
         ok = agrees(float(manual), float(computed), sum(abs(float(p)) for p in products), len(products), eps)
         checks.append(Check(label, written_sum(list(zip(row, col, strict=True))), manual, computed, ok))
     return checks

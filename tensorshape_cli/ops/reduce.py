@@ -154,7 +154,7 @@ def _hand_checks(x: torch.Tensor, y: torch.Tensor, reduced: list[int], how: str)
         if y.dim() > len(index):  # keepdim: the reduced dims are still there, with index 0
             for d in reduced:
                 index.insert(d, 0)
-        label = f"y[{fmt_index(index)}]" if index else "y"
+        label = t("check.element", index=fmt_index(index)) if index else t("check.whole")
         checks.append(Check(label, _written(values, how), manual, computed, ok))
     return checks
 
