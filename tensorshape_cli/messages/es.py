@@ -20,7 +20,6 @@ MESSAGES: dict[str, str] = {
     "input.file_missing": "{name}: no existe el archivo {path}",
     "input.file_denied": "{name}: permiso denegado: {path}",
     "input.file_error": "{name}: no se puede leer {path}: {error}",
-    "input.file_binary": "{name}: {path} no es texto UTF-8 (byte {pos}); un archivo de tensor contiene un literal JSON o de Python",
     "input.file_empty": "{name}: {path} está vacío",
     "input.unknown": "{name}: no se puede leer '{text}' como tensor: se esperaba un literal como [1, 2, 3], un constructor como zeros(2, 3), un archivo (@ruta, *.json, *.npy, *.pt, *.safetensors) o - para la entrada estándar{hint}",
     "input.hint_at": " (para leer ese archivo, escribe @ antes de su nombre)",
