@@ -112,6 +112,13 @@ def shape_only_if_any(*tensors: MaybeTensor) -> list[MaybeTensor]:
     return [x if x is None or x.device.type == "meta" else shape_only(x) for x in tensors]  # type: ignore[misc]
 
 
+def shape_check(expression: str, predicted: Sequence[int], actual: Sequence[int]) -> Check:
+    """The shape a rule predicts, against the shape torch gave."""
+    return Check(
+        t("check.shape"), expression, fmt_shape(predicted), fmt_shape(actual), list(predicted) == list(actual)
+    )
+
+
 def skipped_check() -> Check:
     """A shape-only (meta) tensor has no values: say the value checks were skipped."""
     return Check(t("check.skipped.label"), t("check.skipped"), None, None, True)

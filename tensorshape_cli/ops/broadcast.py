@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import dtype_name, info
-from tensorshape_cli.explanation import Check, Explanation, Step, TensorInfo
+from tensorshape_cli.explanation import Explanation, Step, TensorInfo
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align, mismatch_error
-from tensorshape_cli.ops._common import broadcast_shape, fresh_stride, torch_error
+from tensorshape_cli.ops._common import broadcast_shape, fresh_stride, shape_check, torch_error
 from tensorshape_cli.text import fmt_args, fmt_shape
 
 if TYPE_CHECKING:
@@ -91,13 +91,5 @@ def explain(tensors: Sequence[torch.Tensor], names: Sequence[str] | None = None)
         contiguous=True,
         meta=any(x.device.type == "meta" for x in tensors),
     )
-    ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("broadcastop.check"),
-            fmt_shape(shape),
-            fmt_shape(torch_shape),
-            shape == torch_shape,
-        )
-    )
+    ex.checks.append(shape_check(t("broadcastop.check"), shape, torch_shape))
     return ex

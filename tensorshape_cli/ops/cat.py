@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import same_device, torch_error
+from tensorshape_cli.ops._common import same_device, shape_check, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_shape
 
@@ -120,15 +120,7 @@ def _joined(
     predicted = list(tensors[joined[0]].shape if joined else tensors[0].shape)
     if joined:
         predicted[d] = sum(tensors[i].shape[d] for i in joined)
-    ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("cat.check.shape", d=d),
-            fmt_shape(predicted),
-            fmt_shape(y.shape),
-            predicted == list(y.shape),
-        )
-    )
+    ex.checks.append(shape_check(t("cat.check.shape", d=d), predicted, y.shape))
     offset = 0
     for i in joined[:PIECES_CHECKED]:
         size = tensors[i].shape[d]
@@ -209,15 +201,7 @@ def explain_stack(
     )
     ex.result = ex.steps[-1].tensor
     predicted = [*first.shape[:p], len(tensors), *first.shape[p:]]
-    ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("stack.check.shape", p=p, count=len(tensors)),
-            fmt_shape(predicted),
-            fmt_shape(y.shape),
-            predicted == list(y.shape),
-        )
-    )
+    ex.checks.append(shape_check(t("stack.check.shape", p=p, count=len(tensors)), predicted, y.shape))
     if y.device.type != "meta":
         for i, x in enumerate(tensors[:PIECES_CHECKED]):
             same = bool(torch.equal(y.select(p, i), x.to(y.dtype)))

@@ -8,7 +8,7 @@ from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING
-from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.ops._common import shape_check, storage_note, torch_error
 from tensorshape_cli.text import fmt_args, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -126,15 +126,7 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
         )
     )
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
-    ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("expand.check.shape", target=args),
-            fmt_shape(want_shape),
-            fmt_shape(result.shape),
-            want_shape == list(result.shape),
-        )
-    )
+    ex.checks.append(shape_check(t("expand.check.shape", target=args), want_shape, result.shape))
     ex.checks.append(
         Check(
             t("permute.check.stride.label"),

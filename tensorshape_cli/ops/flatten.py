@@ -6,9 +6,9 @@ import math
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
+from tensorshape_cli.explanation import Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.ops._common import shape_check, storage_note, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_shape
 
@@ -76,13 +76,7 @@ def explain(x: torch.Tensor, start_dim: int = 0, end_dim: int = -1) -> Explanati
     )
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
     ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("flatten.check", shape=fmt_shape(shape), s=s, e=e),
-            fmt_shape(expected),
-            fmt_shape(result.shape),
-            expected == list(result.shape),
-        )
+        shape_check(t("flatten.check", shape=fmt_shape(shape), s=s, e=e), expected, result.shape)
     )
     ex.result = ex.steps[-2].tensor
     return ex

@@ -20,6 +20,7 @@ from tensorshape_cli.ops._common import (
     broadcast_shape,
     eps_of,
     same_device,
+    shape_check,
     skipped_check,
     torch_error,
     unravel,
@@ -83,15 +84,7 @@ def explain(a: torch.Tensor, b: torch.Tensor, names: Sequence[str] = ("a", "b"))
         )
     )
     ex.result = ex.steps[-1].tensor
-    ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("matmul.check.shape"),
-            fmt_shape(predicted),
-            fmt_shape(y.shape),
-            predicted == list(y.shape),
-        )
-    )
+    ex.checks.append(shape_check(t("matmul.check.shape"), predicted, y.shape))
     if y.device.type == "meta":
         ex.checks.append(skipped_check())
     else:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import fresh_stride, storage_note, torch_error
+from tensorshape_cli.ops._common import fresh_stride, shape_check, storage_note, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_args, fmt_shape
 
@@ -115,15 +115,7 @@ def _finish(
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
     want_shape = [shape[p] for p in perm]
     want_stride = [stride[p] for p in perm]
-    ex.checks.append(
-        Check(
-            t("check.shape"),
-            t("permute.check.shape", perm=fmt_args(perm)),
-            fmt_shape(want_shape),
-            fmt_shape(result.shape),
-            want_shape == list(result.shape),
-        )
-    )
+    ex.checks.append(shape_check(t("permute.check.shape", perm=fmt_args(perm)), want_shape, result.shape))
     ex.checks.append(
         Check(
             t("permute.check.stride.label"),

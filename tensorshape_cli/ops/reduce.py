@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import MAX_TERMS_SHOWN, agrees, eps_of, skipped_check, torch_error, unravel
+from tensorshape_cli.ops._common import (
+    MAX_TERMS_SHOWN,
+    agrees,
+    eps_of,
+    shape_check,
+    skipped_check,
+    torch_error,
+    unravel,
+)
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_args, fmt_index, fmt_num, fmt_shape
 
@@ -107,12 +115,10 @@ def explain(
     )
     ex.result = ex.steps[-1].tensor
     ex.checks.append(
-        Check(
-            t("check.shape"),
+        shape_check(
             t("reduce.check.shape", shape=fmt_shape(shape), dims=fmt_args(reduced) or t("squeeze.none")),
-            fmt_shape(predicted),
-            fmt_shape(y.shape),
-            predicted == list(y.shape),
+            predicted,
+            y.shape,
         )
     )
     if x.device.type == "meta":

@@ -8,8 +8,8 @@ from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Check, Explanation, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import torch_error
-from tensorshape_cli.ops.view import infer_step, shape_error, stride_error
-from tensorshape_cli.text import fmt_args, fmt_count, fmt_shape
+from tensorshape_cli.ops.view import layout_steps, stride_error
+from tensorshape_cli.text import fmt_args, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -18,40 +18,10 @@ if TYPE_CHECKING:
 def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None = None) -> Explanation:
     args = fmt_args(shape)
     ex = Explanation(op="reshape", call=f"x.reshape({args})", title=t("reshape.title"), inputs={"x": info(x)})
-    if transpose is not None:
-        a, b = transpose
-        ex.call = f"x.transpose({a}, {b}).reshape({args})"
-        try:
-            x = x.transpose(a, b)
-        except (IndexError, RuntimeError) as e:
-            ex.error = torch_error(e)
-            return ex
-        ex.steps.append(
-            Step(
-                t("view.transpose.title"),
-                f"x = x.transpose({a}, {b})",
-                info(x, marked=[a, b]),
-                t("view.transpose", shape=fmt_shape(x.shape), stride=fmt_shape(x.stride())),
-            )
-        )
-    numel = x.numel()
-    ex.steps.append(
-        Step(
-            t("step.input"),
-            "x.shape, x.numel(), x.stride(), x.is_contiguous()",
-            info(x),
-            t(
-                "view.input",
-                shape=fmt_shape(x.shape),
-                numel=fmt_count(numel),
-                stride=fmt_shape(x.stride()),
-                contiguous=t("word.yes") if x.is_contiguous() else t("word.no"),
-            ),
-        )
-    )
-    ex.error = shape_error(shape, numel)
-    if ex.error is None and -1 in shape:
-        ex.steps.append(infer_step(shape, numel))
+    laid_out = layout_steps(ex, x, shape, transpose, "reshape")
+    if laid_out is None:
+        return ex
+    x = laid_out
     try:
         result = x.reshape(tuple(shape))
     except RuntimeError as e:
@@ -85,9 +55,9 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         Check(
             t("view.check.label"),
             t("view.check.expr", shape=fmt_shape(result.shape)),
-            numel,
+            x.numel(),
             result.numel(),
-            numel == result.numel(),
+            x.numel() == result.numel(),
         )
     )
     ex.checks.append(

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import info
-from tensorshape_cli.explanation import Check, Explanation, Step, Table
+from tensorshape_cli.explanation import Explanation, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import storage_note, torch_error
+from tensorshape_cli.ops._common import shape_check, storage_note, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_args, fmt_shape
 
@@ -83,12 +83,10 @@ def explain(x: torch.Tensor, dims: Sequence[int] | None = None) -> Explanation:
     )
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
     ex.checks.append(
-        Check(
-            t("check.shape"),
+        shape_check(
             t("squeeze.check", shape=fmt_shape(x.shape), removed=fmt_args(removed) or t("squeeze.none")),
-            fmt_shape(kept),
-            fmt_shape(result.shape),
-            kept == list(result.shape),
+            kept,
+            result.shape,
         )
     )
     ex.result = ex.steps[-2].tensor

@@ -18,14 +18,70 @@ if TYPE_CHECKING:
 def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None = None) -> Explanation:
     args = fmt_args(shape)
     ex = Explanation(op="view", call=f"x.view({args})", title=t("view.title"), inputs={"x": info(x)})
+    laid_out = layout_steps(ex, x, shape, transpose, "view")
+    if laid_out is None:
+        return ex
+    x = laid_out
+    try:
+        result = x.view(tuple(shape))
+    except TORCH_ERRORS as e:
+        if ex.error is None:
+            ex.error = stride_error(x, shape) if not x.is_contiguous() else torch_error(e)
+        return ex
+    if ex.error is not None:  # our rule refused what torch accepted: torch is right
+        ex.error = None
+    ex.steps.append(
+        Step(
+            t("step.result"),
+            f"y = x.view({args})",
+            info(result),
+            t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride())),
+        )
+    )
+    ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
+    ex.checks.append(
+        Check(
+            t("view.check.label"),
+            t("view.check.expr", shape=fmt_shape(result.shape)),
+            x.numel(),
+            result.numel(),
+            x.numel() == result.numel(),
+        )
+    )
+    ex.result = ex.steps[-2].tensor
+    return ex
+
+
+def infer_step(shape: list[int], numel: int) -> Step:
+    """How torch infers the one -1: numel ÷ the product of the known sizes."""
+    known = [s for s in shape if s != -1]
+    product = math.prod(known)
+    expr = " × ".join(str(s) for s in known) if len(known) > 1 else ""
+    inferred = numel // product
+    known_text = f"({expr} = {product})" if expr else str(product)
+    return Step(
+        t("view.infer.title"),
+        f"{numel} // {product} = {inferred}",
+        None,
+        t("view.infer", numel=fmt_count(numel), known=known_text, size=inferred, pos=shape.index(-1)),
+    )
+
+
+def layout_steps(
+    ex: Explanation, x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None, method: str
+) -> torch.Tensor | None:
+    """The steps view and reshape share: an optional transpose, the input's layout, and the
+    -1 inferred. Sets ex.error for sizes torch refuses whatever the strides; None when the
+    transpose itself failed."""
+    args = fmt_args(shape)
     if transpose is not None:
         a, b = transpose
-        ex.call = f"x.transpose({a}, {b}).view({args})"
+        ex.call = f"x.transpose({a}, {b}).{method}({args})"
         try:
             x = x.transpose(a, b)
         except TORCH_ERRORS as e:
             ex.error = torch_error(e)
-            return ex
+            return None
         ex.steps.append(
             Step(
                 t("view.transpose.title"),
@@ -52,49 +108,7 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
     ex.error = shape_error(shape, numel)
     if ex.error is None and -1 in shape:
         ex.steps.append(infer_step(shape, numel))
-    try:
-        result = x.view(tuple(shape))
-    except TORCH_ERRORS as e:
-        if ex.error is None:
-            ex.error = stride_error(x, shape) if not x.is_contiguous() else torch_error(e)
-        return ex
-    if ex.error is not None:  # our rule refused what torch accepted: torch is right
-        ex.error = None
-    ex.steps.append(
-        Step(
-            t("step.result"),
-            f"y = x.view({args})",
-            info(result),
-            t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride())),
-        )
-    )
-    ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
-    ex.checks.append(
-        Check(
-            t("view.check.label"),
-            t("view.check.expr", shape=fmt_shape(result.shape)),
-            numel,
-            result.numel(),
-            numel == result.numel(),
-        )
-    )
-    ex.result = ex.steps[-2].tensor
-    return ex
-
-
-def infer_step(shape: list[int], numel: int) -> Step:
-    """How torch infers the one -1: numel ÷ the product of the known sizes."""
-    known = [s for s in shape if s != -1]
-    product = math.prod(known)
-    expr = " × ".join(str(s) for s in known) if len(known) > 1 else ""
-    inferred = numel // product
-    known_text = f"({expr} = {product})" if expr else str(product)
-    return Step(
-        t("view.infer.title"),
-        f"{numel} // {product} = {inferred}",
-        None,
-        t("view.infer", numel=fmt_count(numel), known=known_text, size=inferred, pos=shape.index(-1)),
-    )
+    return x
 
 
 def shape_error(shape: list[int], numel: int) -> OpError | None:
