@@ -47,6 +47,8 @@ _PY_NAMES: dict[str, float | bool] = {
     "false": False,
 }
 _PY_NUMBER_NAMES = ("nan", "NaN", "inf", "Infinity")
+# `True, False` and `nan, 1` are literals (tuples) too; `nanometres` is not
+_STARTS_WITH_NAME = re.compile(r"(?:" + "|".join(_PY_NAMES) + r")\b")
 
 
 def torch_dtype(name: str | None) -> torch.dtype | None:
@@ -214,7 +216,7 @@ def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
     match = _CONSTRUCTOR.match(spec)
     if match and not spec.startswith(("[", "(")):
         return construct(match.group(1), match.group(2), where)
-    if spec[0] in "[(-+.0123456789" or spec.startswith(tuple(_PY_NAMES)):  # (True, False), nan, …
+    if spec[0] in "[(-+.0123456789" or _STARTS_WITH_NAME.match(spec):
         return tensor_from_value(parse_literal(spec, where), where)
     hint = t("input.hint_at") if _is_file(spec) else ""
     raise InputError(t("input.unknown", name=where, text=_clip(spec), hint=hint))
