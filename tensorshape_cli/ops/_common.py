@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tensorshape_cli import settings
 from tensorshape_cli.errors import InputError
-from tensorshape_cli.explanation import Check, OpError
+from tensorshape_cli.explanation import Check, OpError, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.text import fmt_count, fmt_num, fmt_shape
 
@@ -110,6 +110,16 @@ def shape_only_if_any(*tensors: MaybeTensor) -> list[MaybeTensor]:
     if not settings.current().meta and all(x.device.type != "meta" for x in present):
         return list(tensors)
     return [x if x is None or x.device.type == "meta" else shape_only(x) for x in tensors]  # type: ignore[misc]
+
+
+def input_steps(names: Sequence[str], tensors: Sequence[torch.Tensor]) -> list[Step]:
+    """One Input step per operand of a many-tensor op: its shape and number of dimensions."""
+    from tensorshape_cli.describe import info
+
+    return [
+        Step(t("step.input"), n, info(x), t("broadcastop.input", name=n, shape=fmt_shape(x.shape), n=x.dim()))
+        for n, x in zip(names, tensors, strict=True)
+    ]
 
 
 def shape_check(expression: str, predicted: Sequence[int], actual: Sequence[int]) -> Check:

@@ -9,7 +9,7 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Explanation, Step, TensorInfo
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align, mismatch_error
-from tensorshape_cli.ops._common import broadcast_shape, fresh_stride, shape_check, torch_error
+from tensorshape_cli.ops._common import broadcast_shape, fresh_stride, input_steps, shape_check, torch_error
 from tensorshape_cli.text import fmt_args, fmt_shape
 
 if TYPE_CHECKING:
@@ -32,15 +32,7 @@ def explain(tensors: Sequence[torch.Tensor], names: Sequence[str] | None = None)
         title=t("broadcastop.title"),
         inputs={n: info(x) for n, x in zip(names, tensors, strict=True)},
     )
-    for n, x in zip(names, tensors, strict=True):
-        ex.steps.append(
-            Step(
-                t("step.input"),
-                n,
-                info(x),
-                t("broadcastop.input", name=n, shape=fmt_shape(x.shape), n=x.dim()),
-            )
-        )
+    ex.steps.extend(input_steps(names, tensors))
     shapes = [list(x.shape) for x in tensors]
     alignment = align(shapes, names)
     ex.steps.append(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import same_device, shape_check, torch_error
+from tensorshape_cli.ops._common import input_steps, same_device, shape_check, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_shape
 
@@ -224,15 +224,7 @@ def _start(op: str, call: str, tensors: Sequence[torch.Tensor], names: Sequence[
         title=t(f"{op}.title"),
         inputs={n: info(x) for n, x in zip(names, tensors, strict=True)},
     )
-    for n, x in zip(names, tensors, strict=True):
-        ex.steps.append(
-            Step(
-                t("step.input"),
-                n,
-                info(x),
-                t("broadcastop.input", name=n, shape=fmt_shape(x.shape), n=x.dim()),
-            )
-        )
+    ex.steps.extend(input_steps(names, tensors))
     return ex
 
 
