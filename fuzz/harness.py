@@ -2,9 +2,10 @@
 
 Two targets:
 
-- parser: any text into the TENSOR reader (`load_tensor`): a tensor within the limits, equal
-  to `torch.tensor` of the text's value when the text is a JSON literal, or an InputError
-  whose message is one non-empty line. Any other exception is a finding.
+- parser: any text into the TENSOR reader (`load_tensor`): either a tensor within the limits
+  equal to `torch.tensor` of the text's value (read independently with json.loads or
+  ast.literal_eval), or an InputError whose message is one non-empty line, and then only for
+  text that is no literal torch.tensor reads. Any other exception is a finding.
 - cli: any command line (and any bytes on standard input) into `tensorshape_cli.cli.invoke`,
   the console script's own function: exit 0, 1 or 2 only (70 is an internal error), never a
   traceback, exit 2 with exactly one line on stderr, JSON output that parses, within
@@ -14,12 +15,16 @@ Two targets:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
+import math
 import os
+import re
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -66,6 +71,9 @@ def check_parser(text: str) -> None:
             message = str(e)
             if not message.strip() or "\n" in message:
                 raise Finding(f"InputError is not one line: {message!r}") from None
+            expected = torch_reads(text)
+            if expected is not None:
+                raise Finding(f"refused {text[:80]!r}, which torch.tensor reads: {message}") from None
             return
     if not isinstance(tensor, torch.Tensor):
         raise Finding(f"not a tensor: {type(tensor)}")
@@ -73,17 +81,63 @@ def check_parser(text: str) -> None:
         raise Finding(f"{tensor.dim()} dimensions")
     if tensor.device.type != "meta" and tensor.numel() > s.max_elements:
         raise Finding(f"{tensor.numel()} elements, over the limit")
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return  # a Python-style literal or a constructor: the property tests compare those
-    try:
-        expected = torch.tensor(value)
-    except Exception:
-        raise Finding(f"accepted what torch.tensor refuses: {text[:80]!r}") from None
+    if _CONSTRUCTOR.match(text) or text.strip() == "-" or text.strip().startswith("@"):
+        return  # the property tests compare constructors with torch
+    expected = torch_reads(text)
+    if expected is None:
+        raise Finding(f"accepted {text[:80]!r}, which is not a literal torch.tensor reads")
     same = expected.shape == tensor.shape and expected.dtype == tensor.dtype
     if not same or not torch.equal(torch.nan_to_num(expected), torch.nan_to_num(tensor)):
         raise Finding(f"{text[:80]!r}: got {tensor!r}, torch.tensor gives {expected!r}")
+
+
+_CONSTRUCTOR = re.compile(r"^\s*(torch\.)?(zeros|ones|arange|eye|rand|randn|shape)\s*\(")
+_NAMES = {"nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf}
+_NAMES |= {"True": True, "False": False, "true": True, "false": False}
+
+
+class _Names(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in _NAMES:
+            return ast.copy_location(ast.Constant(_NAMES[node.id]), node)
+        return node
+
+
+def torch_reads(text: str) -> Any:
+    """torch.tensor of what the text means (json.loads, else ast.literal_eval with nan, inf,
+    true and false as names), within tshape's limits; None if it is no such literal."""
+    import torch
+
+    from tensorshape_cli.inputs import MAX_DEPTH, MAX_PY_LITERAL_CHARS
+    from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS
+
+    text = text.strip()
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        if len(text) > MAX_PY_LITERAL_CHARS:
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = ast.literal_eval(_Names().visit(ast.parse(text, mode="eval")))
+        except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+            return None
+    if not _numbers(value, 0):
+        return None
+    try:
+        tensor = torch.tensor(value)
+    except Exception:
+        return None
+    return tensor if tensor.numel() <= DEFAULT_MAX_ELEMENTS and tensor.dim() <= MAX_DEPTH else None
+
+
+def _numbers(value: Any, depth: int) -> bool:
+    if depth > 40:
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_numbers(v, depth + 1) for v in value)
+    return type(value) in (int, float, bool)
 
 
 # --- the command line ------------------------------------------------------------------------------
@@ -207,7 +261,11 @@ def strategies() -> tuple[Any, Any]:
         st.floats(allow_nan=True, allow_infinity=True),
         st.booleans(),
     )
-    nested = st.recursive(numbers, lambda inner: st.lists(inner, max_size=4), max_leaves=16)
+
+    def lists_of(inner: Any) -> Any:
+        return st.lists(inner, max_size=4)
+
+    nested = st.recursive(numbers, lists_of, max_leaves=16)
     texts = st.one_of(
         st.text(max_size=64),
         st.lists(st.sampled_from(TOKENS), max_size=30).map("".join),
