@@ -9,6 +9,7 @@ from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING
 from tensorshape_cli.ops._common import shape_check, storage_note, torch_error
+from tensorshape_cli.ops.permute import start
 from tensorshape_cli.text import fmt_args, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
@@ -17,17 +18,7 @@ if TYPE_CHECKING:
 
 def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Explanation:
     args = fmt_args(shape)
-    ex = Explanation(
-        op="expand", call=call or f"x.expand({args})", title=t("expand.title"), inputs={"x": info(x)}
-    )
-    ex.steps.append(
-        Step(
-            t("step.input"),
-            "x, x.stride()",
-            info(x),
-            t("permute.input", shape=fmt_shape(x.shape), stride=fmt_shape(x.stride()), n=x.dim()),
-        )
-    )
+    ex = start("expand", call or f"x.expand({args})", x)
     n, k = x.dim(), len(shape)
     if k < n:
         ex.error = OpError("expand_rank", t("expand.rank", n=n, k=k), t("expand.rank.hint", n=n))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def explain_permute(x: torch.Tensor, dims: list[int]) -> Explanation:
     n = x.dim()
     args = fmt_args(dims)
-    ex = _start("permute", f"x.permute({args})", x)
+    ex = start("permute", f"x.permute({args})", x)
     if len(dims) != n:
         ex.error = OpError(
             "permute_length", t("permute.length", n=n, k=len(dims)), t("permute.length.hint", last=n - 1)
@@ -40,7 +40,7 @@ def explain_permute(x: torch.Tensor, dims: list[int]) -> Explanation:
 
 def explain_transpose(x: torch.Tensor, dim0: int, dim1: int) -> Explanation:
     n = x.dim()
-    ex = _start("transpose", f"x.transpose({dim0}, {dim1})", x)
+    ex = start("transpose", f"x.transpose({dim0}, {dim1})", x)
     ex.error = check_dims([dim0], n) or check_dims([dim1], n)
     if ex.error is not None:
         return ex
@@ -53,7 +53,9 @@ def explain_transpose(x: torch.Tensor, dim0: int, dim1: int) -> Explanation:
     )
 
 
-def _start(op: str, call: str, x: torch.Tensor) -> Explanation:
+def start(op: str, call: str, x: torch.Tensor) -> Explanation:
+    """An explanation opened on x's shape and strides: the first step of the ops that only
+    rearrange strides (permute, transpose, expand)."""
     ex = Explanation(op=op, call=call, title=t(f"{op}.title"), inputs={"x": info(x)})
     ex.steps.append(
         Step(
