@@ -1,0 +1,182 @@
+"""The one registry of op specs: name or torch callable → the spec that explains it.
+
+Every front-end (a command, `expr`, `why`, `trace`) finds an op here, the same way. An op is
+one module under `tensorshape_cli/ops/` (a dedicated op: view, unsqueeze, linear, …) or
+`tensorshape_cli/ops/families/` (a family: pointwise, reduction, softmax, conv, …) that calls
+`register(OpSpec(...))` at import time. Importing an op module costs no torch (torch is
+imported inside its functions), so `load_all()` is cheap and `--help` can list the ops.
+
+A spec names the torch callables it explains by dotted path (`"torch.Tensor.view"`,
+`"torch.nn.functional.softmax"`); they are resolved only when a lookup by callable needs them,
+after torch is imported. A callable no spec claims goes to the generic spec, which explains
+any pure op correctly (inputs, output shape, dtype, stride, values).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tensorshape_cli.explanation import Explanation
+
+Shape = tuple[int, ...]
+
+# Families, in the order the README and --help present them.
+FAMILIES = (
+    "dedicated",
+    "pointwise",
+    "reduction",
+    "softmax",
+    "shape",
+    "indexing",
+    "contraction",
+    "conv",
+    "normalization",
+    "embedding",
+    "loss",
+    "attention",
+    "layer",
+    "generic",
+)
+
+
+@dataclass
+class Call:
+    """One call of a torch callable, bound to its values: what every front-end hands a spec.
+
+    `args`/`kwargs` are the values torch receives (tensors, numbers, tuples, strings). `codes`
+    are the source texts of the positional arguments as the user wrote them (`"x"`, `"3"`),
+    and `keyword_codes` those of the keyword arguments, so explanations can name operands as
+    the user did. `options` holds command-line choices that are not torch arguments (view's
+    `--transpose`, linear's seed), read only by the spec of that command.
+    """
+
+    fn: Callable[..., Any] | None
+    name: str  # as written: "x.view", "torch.cat", "F.softmax", "nn.Linear(4, 2)", "a + b"
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    codes: list[str] = field(default_factory=list)
+    keyword_codes: dict[str, str] = field(default_factory=dict)
+    code: str = ""  # the whole call as written: "x.view(3, -1)"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def run(self) -> Any:
+        """torch's own result for this call (raises as torch raises)."""
+        if self.fn is None:
+            raise TypeError(f"{self.name} has no torch callable to run")
+        return self.fn(*self.args, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What tshape knows about one op or family.
+
+    - `explain(call)`: the whole explanation, success or failure (an OpError on the
+      Explanation, with a hint that carries the fix), never raising for torch's errors.
+    - `output_shapes(call)`: the shapes of the result(s) worked out from the inputs' shapes
+      alone, before anything runs, so the limits are checked once, for every op. None: the
+      universal guard works them out on shape-only (meta) copies of the inputs.
+    - `targets`: dotted paths of the torch callables the spec explains.
+    - `command`: the `tshape` command that explains it, when there is one.
+    """
+
+    name: str
+    family: str
+    explain: Callable[[Call], Explanation]
+    targets: tuple[str, ...] = ()
+    output_shapes: Callable[[Call], Sequence[Shape]] | None = None
+    command: str | None = None
+    aliases: tuple[str, ...] = ()
+    summary: str = ""  # a message id: one line for --help and the README's family list
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown family {self.family!r} for op {self.name!r}")
+
+
+_SPECS: dict[str, OpSpec] = {}
+_BY_CALLABLE: dict[int, OpSpec] | None = None
+_LOADED = False
+OP_PACKAGES = ("tensorshape_cli.ops", "tensorshape_cli.ops.families")
+
+
+def register(spec: OpSpec) -> OpSpec:
+    """Add a spec; names and aliases are unique across the registry."""
+    global _BY_CALLABLE
+    for key in (spec.name, *spec.aliases):
+        if key in _SPECS and _SPECS[key] is not spec:
+            raise ValueError(f"op {key!r} is registered twice")
+        _SPECS[key] = spec
+    _BY_CALLABLE = None  # rebuilt on the next lookup by callable
+    return spec
+
+
+def load_all() -> None:
+    """Import every op module once (no torch: op modules import it inside functions)."""
+    global _LOADED
+    if _LOADED:
+        return
+    for package_name in OP_PACKAGES:
+        try:
+            package = importlib.import_module(package_name)
+        except ModuleNotFoundError:
+            continue
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{package_name}.{module.name}")
+    _LOADED = True
+
+
+def get(name: str) -> OpSpec:
+    """The spec registered under this name or alias (KeyError when there is none)."""
+    if name not in _SPECS:
+        load_all()
+    return _SPECS[name]
+
+
+def specs() -> Iterator[OpSpec]:
+    """Every spec once, in registration order."""
+    load_all()
+    seen: set[int] = set()
+    for spec in _SPECS.values():
+        if id(spec) not in seen:
+            seen.add(id(spec))
+            yield spec
+
+
+def for_callable(fn: Callable[..., Any]) -> OpSpec | None:
+    """The spec that claims this torch callable, or None (the generic spec then explains it)."""
+    global _BY_CALLABLE
+    if _BY_CALLABLE is None:
+        table: dict[int, OpSpec] = {}
+        for spec in specs():
+            for path in spec.targets:
+                target = resolve(path)
+                if target is not None:
+                    table.setdefault(id(target), spec)
+        _BY_CALLABLE = table
+    return _BY_CALLABLE.get(id(_unwrap(fn)))
+
+
+def resolve(path: str) -> Any | None:
+    """`"torch.nn.functional.softmax"` → the object, or None when this torch lacks it."""
+    module_name, _, rest = path.partition(".")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    for part in rest.split(".") if rest else []:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return _unwrap(obj)
+
+
+def _unwrap(fn: Any) -> Any:
+    """A Python method looked up on an instance carries its function in __func__; front-ends
+    look Tensor methods up on the class (`torch.Tensor.view`), the form targets name."""
+    return getattr(fn, "__func__", fn)
