@@ -73,15 +73,19 @@ class Step:
     tensor: TensorInfo | None = None
     note: str = ""
     table: Table | None = None
+    # A step that made several tensors (split, topk) or a plain value (x.dim()) instead of one
+    outputs: list[TensorInfo] | None = None
+    value: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "title": self.title,
             "code": self.code,
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
             "table": self.table.to_dict() if self.table else None,
         }
+        return _with_outputs(d, self.outputs, self.value)
 
 
 @dataclass
@@ -124,6 +128,10 @@ class Explanation:
     result: TensorInfo | None = None
     error: OpError | None = None
     title: str = ""
+    # Several result tensors (split, topk, unbind, an LSTM's output and state) instead of
+    # `result`, or a plain value (x.dim(), torch.equal, x.shape): JSON has them only when set.
+    outputs: list[TensorInfo] | None = None
+    value: Any = None
     # The tshape command line that produces this explanation, when it is not the one typed.
     command: str = ""
     # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
@@ -135,7 +143,7 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         located = {"line": self.line} if self.line is not None else {}
-        return {
+        d = {
             "schema_version": SCHEMA_VERSION,
             **located,
             "op": self.op,
@@ -146,3 +154,12 @@ class Explanation:
             "result": self.result.to_dict() if self.result else None,
             "error": self.error.to_dict() if self.error else None,
         }
+        return _with_outputs(d, self.outputs, self.value)
+
+
+def _with_outputs(d: dict[str, Any], outputs: list[TensorInfo] | None, value: Any) -> dict[str, Any]:
+    if outputs is not None:
+        d["outputs"] = [o.to_dict() for o in outputs]
+    if value is not None:
+        d["value"] = value
+    return d

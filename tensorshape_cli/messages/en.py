@@ -83,6 +83,11 @@ MESSAGES: dict[str, str] = {
     "check.skipped": "skipped: shape-only tensors have no values",
     "check.element": "y[{index}]",
     "check.whole": "y",
+    # --- call: steps every family shares (ops/_calls.py) ---
+    "call.input": "Input {name}",
+    "call.input.note": "{name} has shape {shape}: {n} dimension(s).",
+    "call.output": "Output {i} of {n}",
+    "call.value": "The result is a plain value, not a tensor: {value}.",
     # --- unsqueeze ---
     "unsqueeze.title": "unsqueeze: insert a dimension of size 1",
     "unsqueeze.input": "x has shape {shape}: n = {n} dimension(s).",

@@ -87,6 +87,11 @@ MESSAGES: dict[str, str] = {
     "check.skipped": "omitida: los tensores de solo forma no tienen valores",
     "check.element": "y[{index}]",
     "check.whole": "y",
+    # --- call: pasos que comparten todas las familias (ops/_calls.py) ---
+    "call.input": "Entrada {name}",
+    "call.input.note": "{name} tiene forma {shape}: {n} dimensión(es).",
+    "call.output": "Salida {i} de {n}",
+    "call.value": "El resultado es un valor, no un tensor: {value}.",
     # --- unsqueeze ---
     "unsqueeze.title": "unsqueeze: agregar una dimensión de tamaño 1",
     "unsqueeze.input": "x tiene forma {shape}: n = {n} dimensión(es).",
