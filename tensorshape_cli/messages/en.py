@@ -1,5 +1,7 @@
 """English catalog. Ids are `area.name`; parameters are named in braces."""
 
+from tensorshape_cli.messages.families import merged
+
 MESSAGES: dict[str, str] = {
     # --- reading TENSOR arguments (exit 2) ---
     "input.stdin": "standard input",
@@ -525,3 +527,6 @@ MESSAGES: dict[str, str] = {
     "usage.requires_argument": "Option {name} requires an argument.",
     "usage.takes_no_value": "Option {name} does not take a value.",
 }
+
+# The families' words live beside each other, one module per family (messages/families/).
+MESSAGES.update(merged("EN"))

@@ -4,6 +4,8 @@ Los términos técnicos que el notebook deja en inglés se quedan así (broadcas
 bias, stride, view); los nombres de variables (x, weights, W, b) son código y no se traducen.
 """
 
+from tensorshape_cli.messages.families import merged
+
 MESSAGES: dict[str, str] = {
     # --- leer los argumentos TENSOR (exit 2) ---
     "input.stdin": "entrada estándar",
@@ -529,3 +531,6 @@ MESSAGES: dict[str, str] = {
     "usage.requires_argument": "la opción {name} necesita un argumento.",
     "usage.takes_no_value": "la opción {name} no acepta un valor.",
 }
+
+# Las palabras de cada familia de operaciones, un módulo por familia (messages/families/).
+MESSAGES.update(merged("ES"))
