@@ -41,6 +41,14 @@ def operands(call: Call) -> Iterator[tuple[str, torch.Tensor]]:
             yield call.keyword_codes.get(key, key), value
 
 
+def arg(call: Call, index: int, name: str, default: Any = None) -> Any:
+    """An argument as torch binds it: positional at `index` (counting the tensor a method is
+    called on as 0), else the keyword `name`, else the default."""
+    if index < len(call.args):
+        return call.args[index]
+    return call.kwargs.get(name, default)
+
+
 def start(call: Call, op: str, title: str) -> Explanation:
     """An Explanation with the call's tensor operands as inputs, one step each."""
     named = dict(operands(call))
