@@ -91,7 +91,7 @@ def check_parser(text: str) -> None:
         raise Finding(f"{text[:80]!r}: got {tensor!r}, torch.tensor gives {expected!r}")
 
 
-_CONSTRUCTOR = re.compile(r"^\s*(torch\.)?(zeros|ones|arange|eye|rand|randn|shape)\s*\(")
+_CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_]\w*\s*\.\s*)*(tensor|zeros|ones|arange|eye|rand|randn|shape)\s*\(")
 _NAMES = {"nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf}
 _NAMES |= {"True": True, "False": False, "true": True, "false": False}
 

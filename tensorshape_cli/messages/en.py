@@ -45,6 +45,18 @@ MESSAGES: dict[str, str] = {
     "input.constructor_too_many": "{name}: {call} would hold {numel} elements, more than the limit of {limit} (raise it with --max-elements, or use shape(...) for shapes alone)",
     "input.shape_empty": "{what}: the shape is empty; write () for a scalar",
     "input.shape": "{what}: cannot read '{text}' as a shape: '{part}' is not an integer (write 3,-1 or '(3, -1)' or '3 -1')",
+    # --- TENSOR text as code writes it and torch prints it: tensor(...), methods after a constructor ---
+    "input.not_part": "{name}: column {col}: '{text}' is not part of a TENSOR, which is a literal or a constructor such as arange(12), optionally followed by methods such as .reshape(3, 4); to explain an expression, use tshape expr",
+    "input.method": "{name}: the method {method} is not read in a TENSOR; after a constructor tshape applies {known}",
+    "input.method_arg": "{name}: .{method}() takes integers here, got '{arg}'",
+    "input.keyword": "{name}: {func}() has no keyword '{key}' that tshape reads; it reads {known}",
+    "input.dtype_value": "{name}: dtype {text} is not a dtype tshape reads; write torch.NAME with NAME one of {known}",
+    "input.device": "{name}: device={text}: tshape computes on the CPU; leave the device out (or write device='cpu')",
+    "input.elided": "{name}: the text holds '...', where torch's printing left values out; print the whole tensor (torch.set_printoptions(profile='full')) or write a constructor",
+    "input.tensor_args": "{name}: tensor() takes one literal of numbers, e.g. tensor([[1, 2], [3, 4]])",
+    "input.size_printed": "{name}: size={size} is read only as torch prints it, for an empty tensor (tensor([], size=(0, 3))) or a shape-only one (tensor(..., device='meta', size=(2, 3)))",
+    "input.to_args": "{name}: .to() takes one dtype here, e.g. .to(torch.float64)",
+    "input.torch_refused": "{name}: torch refuses {call}: {error}",
     # --- numbers: how counts are grouped (12,345) ---
     "number.thousands_sep": ",",
     "number.group_from": "1000",

@@ -49,6 +49,18 @@ MESSAGES: dict[str, str] = {
     "input.constructor_too_many": "{name}: {call} tendría {numel} elementos, más que el límite de {limit} (súbelo con --max-elements, o usa shape(...) para trabajar solo con formas)",
     "input.shape_empty": "{what}: la forma está vacía; para un escalar escribe ()",
     "input.shape": "{what}: no se puede leer '{text}' como forma: '{part}' no es un entero (escribe 3,-1, '(3, -1)' o '3 -1')",
+    # --- TENSOR text as code writes it and torch prints it: tensor(...), methods after a constructor ---
+    "input.not_part": "{name}: columna {col}: '{text}' no forma parte de un TENSOR, que es un literal o un constructor como arange(12), seguido si se quiere de métodos como .reshape(3, 4); para explicar una expresión, usa tshape expr",
+    "input.method": "{name}: el método {method} no se lee en un TENSOR; después de un constructor tshape aplica {known}",
+    "input.method_arg": "{name}: .{method}() recibe enteros aquí, no '{arg}'",
+    "input.keyword": "{name}: {func}() no tiene un argumento '{key}' que tshape lea; lee {known}",
+    "input.dtype_value": "{name}: el dtype {text} no es uno que tshape lea; escribe torch.NOMBRE con NOMBRE uno de {known}",
+    "input.device": "{name}: device={text}: tshape calcula en la CPU; quita el device (o escribe device='cpu')",
+    "input.elided": "{name}: el texto contiene '...', donde la impresión de torch omitió valores; imprime el tensor completo (torch.set_printoptions(profile='full')) o escribe un constructor",
+    "input.tensor_args": "{name}: tensor() recibe un solo literal de números, por ejemplo tensor([[1, 2], [3, 4]])",
+    "input.size_printed": "{name}: size={size} se lee solo como lo imprime torch, para un tensor vacío (tensor([], size=(0, 3))) o uno solo de forma (tensor(..., device='meta', size=(2, 3)))",
+    "input.to_args": "{name}: .to() recibe aquí un solo dtype, por ejemplo .to(torch.float64)",
+    "input.torch_refused": "{name}: torch rechaza {call}: {error}",
     "limit.op_too_many": "{what} tendría forma {shape}, {numel} elementos, más que el límite de {limit} (súbelo con --max-elements)",
     # --- números: cómo se agrupan los miles (12 345, con espacio de no separación) ---
     "number.thousands_sep": "\u00a0",
