@@ -73,15 +73,23 @@ class Step:
     tensor: TensorInfo | None = None
     note: str = ""
     table: Table | None = None
+    # A traced call's place in the user's code, (file, line), and the path of the module that
+    # made it ("" the outermost module, None outside any): in the JSON of trace steps only.
+    location: tuple[str, int] | None = None
+    module: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "title": self.title,
             "code": self.code,
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
             "table": self.table.to_dict() if self.table else None,
         }
+        if self.location is not None:
+            d["location"] = {"file": self.location[0], "line": self.location[1]}
+            d["module"] = self.module
+        return d
 
 
 @dataclass
@@ -146,3 +154,24 @@ class Explanation:
             "result": self.result.to_dict() if self.result else None,
             "error": self.error.to_dict() if self.error else None,
         }
+
+    # In Python: rich on a terminal, HTML in Jupyter, plain text elsewhere (tensorshape_cli.api).
+    def __str__(self) -> str:
+        from tensorshape_cli.api import as_text
+
+        return as_text(self)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from tensorshape_cli.api import rich_renderables
+
+        return rich_renderables(self, console, options)
+
+    def _repr_html_(self) -> str:
+        from tensorshape_cli.api import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from tensorshape_cli.api import as_plain
+
+        printer.text(as_plain(self))
