@@ -76,6 +76,10 @@ class Step:
     # A step that made several tensors (split, topk) or a plain value (x.dim()) instead of one
     outputs: list[TensorInfo] | None = None
     value: Any = None
+    # A traced call's place in the user's code, (file, line), and the path of the module that
+    # made it ("" the outermost module, None outside any): in the JSON of trace steps only.
+    location: tuple[str, int] | None = None
+    module: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -85,6 +89,9 @@ class Step:
             "note": self.note,
             "table": self.table.to_dict() if self.table else None,
         }
+        if self.location is not None:
+            d["location"] = {"file": self.location[0], "line": self.location[1]}
+            d["module"] = self.module
         return _with_outputs(d, self.outputs, self.value)
 
 
@@ -155,6 +162,27 @@ class Explanation:
             "error": self.error.to_dict() if self.error else None,
         }
         return _with_outputs(d, self.outputs, self.value)
+
+    # In Python: rich on a terminal, HTML in Jupyter, plain text elsewhere (tensorshape_cli.api).
+    def __str__(self) -> str:
+        from tensorshape_cli.api import as_text
+
+        return as_text(self)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from tensorshape_cli.api import rich_renderables
+
+        return rich_renderables(self, console, options)
+
+    def _repr_html_(self) -> str:
+        from tensorshape_cli.api import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from tensorshape_cli.api import as_plain
+
+        printer.text(as_plain(self))
 
 
 def _with_outputs(d: dict[str, Any], outputs: list[TensorInfo] | None, value: Any) -> dict[str, Any]:

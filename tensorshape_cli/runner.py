@@ -40,6 +40,8 @@ class BatchLine:
 
 
 batch_line: ContextVar[BatchLine | None] = ContextVar("tshape_batch_line", default=None)
+# Set by the %tshape magic in Jupyter: the notebook's tensors by name (`%tshape view x ...`).
+notebook_tensors: ContextVar[dict[str, torch.Tensor] | None] = ContextVar("tshape_notebook", default=None)
 
 
 class Loader:
@@ -54,6 +56,14 @@ class Loader:
     def __call__(self, text: str, name: str) -> torch.Tensor:
         from tensorshape_cli.inputs import load_tensor
 
+        named = notebook_tensors.get()
+        if named is not None and text.strip() in named:  # a notebook variable holding a tensor
+            tensor = named[text.strip()]
+            if settings.current().meta and tensor.device.type != "meta":
+                from tensorshape_cli.tensorfiles import shape_only
+
+                tensor = shape_only(tensor)
+            return tensor
         return load_tensor(text, name, self._stdin)
 
     def optional(self, text: str | None, name: str) -> torch.Tensor | None:
