@@ -55,7 +55,15 @@ def build(
         if table is not None:
             last = ex.steps[-1]
             ex.steps.append(
-                Step(t("trace.why.title"), last.code, None, "", table, last.location, last.module)
+                Step(
+                    t("trace.why.title"),
+                    last.code,
+                    None,
+                    "",
+                    table,
+                    location=last.location,
+                    module=last.module,
+                )
             )
         ex.error = error
     else:
@@ -174,7 +182,9 @@ def _step(
 ) -> Step:
     site = site or Site("", 0, "")
     module = None if node is None else node.path
-    return Step(title, site.code, tensor, note, _args_table(args), (site.file, site.line), module)
+    return Step(
+        title, site.code, tensor, note, _args_table(args), location=(site.file, site.line), module=module
+    )
 
 
 def _args_table(args: list[Arg]) -> Table | None:
