@@ -23,7 +23,9 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
         title=t("unsqueeze.title"),
         inputs={"x": info(x)},
     )
-    ex.steps.append(Step(t("step.input"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n)))
+    ex.steps.append(
+        Step(t("step.input_of", name="x"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n))
+    )
     ex.steps.append(
         Step(t("unsqueeze.range.title"), "x.dim()", None, t("unsqueeze.range", lo=lo, hi=hi, n=n))
     )

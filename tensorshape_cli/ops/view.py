@@ -30,11 +30,12 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         return ex
     if ex.error is not None:  # our rule refused what torch accepted: torch is right
         ex.error = None
+    ex.result = info(result)
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = x.view({args})",
-            info(result),
+            ex.result,
             t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride())),
         )
     )
@@ -48,7 +49,6 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
             x.numel() == result.numel(),
         )
     )
-    ex.result = ex.steps[-2].tensor
     return ex
 
 
@@ -93,7 +93,7 @@ def layout_steps(
     numel = x.numel()
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name="x"),
             "x.shape, x.numel(), x.stride(), x.is_contiguous()",
             info(x),
             t(
