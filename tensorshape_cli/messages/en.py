@@ -101,7 +101,14 @@ MESSAGES: dict[str, str] = {
     "unsqueeze.note_negative": "({dim} + {n} + 1 = {pos})",
     "unsqueeze.check.label": "shape",
     "unsqueeze.check.expr": "{shape} with a 1 inserted at position {pos}",
-    "unsqueeze.tour.title": "unsqueeze({dim}): add a dimension {where}",
+    "unsqueeze.tour.title": "unsqueeze({dim}) ≡ unsqueeze({neg}): add a dimension {where}",
+    # --- the tour: each position once, its two dims side by side ---
+    "unsqueeze.tour.summary.title": "Every dim, and the shape it gives",
+    "unsqueeze.tour.summary": "x has n = {n} dimension(s), so the new one can go at n + 1 = {n} + 1 places. Each place has two names: d counting from the start, and d - n - 1 counting from the end ({last} is the first place).",
+    "unsqueeze.tour.same": "x.unsqueeze({neg}) is the same: {neg} + {n1} = {dim}.",
+    "unsqueeze.col.dim": "dim",
+    "unsqueeze.col.same": "≡ dim",
+    "unsqueeze.col.shape": "shape",
     # --- view ---
     "view.title": "view: the same data read with another shape",
     "view.transpose.title": "Transpose first",

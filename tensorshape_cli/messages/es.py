@@ -105,7 +105,14 @@ MESSAGES: dict[str, str] = {
     "unsqueeze.note_negative": "({dim} + {n} + 1 = {pos})",
     "unsqueeze.check.label": "forma",
     "unsqueeze.check.expr": "{shape} con un 1 insertado en la posición {pos}",
-    "unsqueeze.tour.title": "unsqueeze({dim}): agregar dimensión {where}",
+    "unsqueeze.tour.title": "unsqueeze({dim}) ≡ unsqueeze({neg}): agregar dimensión {where}",
+    # --- the tour: each position once, its two dims side by side ---
+    "unsqueeze.tour.summary.title": "Cada dim, y la forma que da",
+    "unsqueeze.tour.summary": "x tiene n = {n} dimensión(es), así que la nueva puede ir en n + 1 = {n} + 1 lugares. Cada lugar tiene dos nombres: d contando desde el inicio, y d - n - 1 contando desde el final ({last} es el primer lugar).",
+    "unsqueeze.tour.same": "x.unsqueeze({neg}) es lo mismo: {neg} + {n1} = {dim}.",
+    "unsqueeze.col.dim": "dim",
+    "unsqueeze.col.same": "≡ dim",
+    "unsqueeze.col.shape": "forma",
     # --- view ---
     "view.title": "view: los mismos datos leídos con otra forma",
     "view.transpose.title": "Primero, transponer",
