@@ -107,16 +107,15 @@ def _matrix(grid: list[Any], info: TensorInfo, row_dim: int, col_dim: int) -> Ri
 
 
 def _vector(grid: list[str], info: TensorInfo) -> RichTable:
-    """A 1-D tensor as torch prints it, `[1, 2, 3]`, its indices above: no row label, so it
-    cannot be taken for a (1, n) matrix, whose row 0 is labelled."""
+    """A 1-D tensor in brackets, `[ 1  2  3 ]`, its indices above: no row label, so it cannot
+    be taken for a (1, n) matrix, whose row 0 is labelled."""
     table = RichTable(box=None, show_header=True, show_edge=False, pad_edge=False, padding=(0, 1))
     style = MARK if 0 in info.marked else DIM
     table.add_column("", justify="right")
     for label in _indices(info.shape[0], len(grid)):
         table.add_column(Text(label, style=style), justify="right")
     table.add_column("")
-    values = ["…" if c == "..." else c + ("," if i < len(grid) - 1 else "") for i, c in enumerate(grid)]
-    table.add_row("[", *values, "]")
+    table.add_row("[", *("…" if c == "..." else c for c in grid), "]")
     return table
 
 
