@@ -43,6 +43,8 @@ SAME_IN_BOTH = {
     "render.stride",
     "render.torch_says",
     "render.kind.ndim",
+    "demo.part",
+    "demo.part.linear",
     "unsqueeze.col.dim",
     "unsqueeze.col.same",
     "render.error",

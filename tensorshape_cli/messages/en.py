@@ -109,6 +109,15 @@ MESSAGES: dict[str, str] = {
     "unsqueeze.col.dim": "dim",
     "unsqueeze.col.same": "≡ dim",
     "unsqueeze.col.shape": "shape",
+    # --- demo ---
+    "demo.intro": "tshape demo: the notebook's walk-through, in {n} parts, each one a tshape command you can run yourself.",
+    "demo.part": "{i}/{n} {what}",
+    "demo.part.unsqueeze_vector": "unsqueeze on a vector",
+    "demo.part.unsqueeze_matrix": "unsqueeze on a matrix",
+    "demo.part.view": "view with an inferred -1",
+    "demo.part.weighted": "the weighted layer: broadcasting, then a sum",
+    "demo.part.linear": "nn.Linear",
+    "demo.part.linear_batch": "nn.Linear on a batch, with weights set by hand",
     # --- view ---
     "view.title": "view: the same data read with another shape",
     "view.transpose.title": "Transpose first",

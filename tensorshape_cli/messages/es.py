@@ -113,6 +113,15 @@ MESSAGES: dict[str, str] = {
     "unsqueeze.col.dim": "dim",
     "unsqueeze.col.same": "≡ dim",
     "unsqueeze.col.shape": "forma",
+    # --- demo ---
+    "demo.intro": "tshape demo: el recorrido del notebook, en {n} partes, cada una un comando de tshape que puedes ejecutar tú.",
+    "demo.part": "{i}/{n} {what}",
+    "demo.part.unsqueeze_vector": "unsqueeze sobre un vector",
+    "demo.part.unsqueeze_matrix": "unsqueeze sobre una matriz",
+    "demo.part.view": "view con un -1 inferido",
+    "demo.part.weighted": "la capa ponderada: broadcasting, y luego una suma",
+    "demo.part.linear": "nn.Linear",
+    "demo.part.linear_batch": "nn.Linear sobre un batch, con pesos puestos a mano",
     # --- view ---
     "view.title": "view: los mismos datos leídos con otra forma",
     "view.transpose.title": "Primero, transponer",

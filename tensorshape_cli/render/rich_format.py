@@ -189,7 +189,7 @@ def _panels(
 
 
 def _table(table: Table) -> RichTable:
-    out = RichTable(box=box.SIMPLE, pad_edge=False)
+    out = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in table.columns:
         out.add_column(col, justify="right" if col != table.columns[-1] else "left")
     marked = {(r, c) for r, c in table.marked}
@@ -212,7 +212,9 @@ def _step(n: int, step: Step, width: int) -> Panel:
 
 
 def _checks(ex: Explanation) -> RichTable:
-    table = RichTable(title=t("render.checks"), title_justify="left", box=box.SIMPLE, pad_edge=False)
+    table = RichTable(
+        title=t("render.checks"), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
     table.add_column("")
     table.add_column(t("render.col.check"), style="bold")
     table.add_column(t("render.col.by_hand"))
