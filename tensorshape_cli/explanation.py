@@ -52,18 +52,44 @@ class TensorInfo:
         return d
 
 
+# What a table row says about its dimension; renderers choose the glyph and the colour.
+OK = "ok"  # nothing to report: equal sizes, a dimension kept
+STRETCHED = "stretched"  # a size 1 (or a missing dimension) stretched, a dimension merged or moved
+MISMATCH = "mismatch"  # the sizes clash: the row is why the operation fails
+STATUSES = (OK, STRETCHED, MISMATCH)
+
+
 @dataclass
 class Table:
-    """A small grid a step can carry (a broadcasting alignment, a rule per dimension)."""
+    """A small grid a step can carry (a broadcasting alignment, a rule per dimension).
+
+    Cells are data (sizes, words), never glyphs: a row that clashes has the status
+    `mismatch`, and each renderer decides how that looks (✗ and red in the terminal).
+    """
 
     columns: list[str]
     rows: list[list[str]]
     # [row, column] cells a renderer highlights (a stretched 1, a contracted dimension);
     # presentation only, so not part of the JSON.
     marked: list[list[int]] = field(default_factory=list)
+    # One of STATUSES per row; a row without one is OK.
+    status: list[str] = field(default_factory=list)
+
+    def row_status(self, row: int) -> str:
+        return self.status[row] if row < len(self.status) else OK
+
+    def add(self, cells: list[str], status: str = OK) -> None:
+        """Append a row with its status, keeping the two lists in step."""
+        self.status += [OK] * (len(self.rows) - len(self.status))
+        self.rows.append(cells)
+        self.status.append(status)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": self.columns, "rows": self.rows}
+        return {
+            "columns": self.columns,
+            "rows": self.rows,
+            "status": [self.row_status(i) for i in range(len(self.rows))],
+        }
 
 
 @dataclass
@@ -143,6 +169,14 @@ class Explanation:
     command: str = ""
     # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
     line: int | None = None
+    # Several results and no single one (the unsqueeze tour: one per position), named
+    # explicitly so that no renderer has to guess them from the steps.
+    outputs: list[TensorInfo] | None = None
+    # A heading above the explanation: what a part of a longer walk-through is
+    # ("1/6 · unsqueeze on a vector"); presentation only, so not part of the JSON.
+    part: str = ""
+    # One line before everything else (the demo says what it is); presentation only.
+    preface: str = ""
 
     @property
     def ok(self) -> bool:
@@ -159,6 +193,7 @@ class Explanation:
             "steps": [s.to_dict() for s in self.steps],
             "checks": [c.to_dict() for c in self.checks],
             "result": self.result.to_dict() if self.result else None,
+            **({"outputs": [o.to_dict() for o in self.outputs]} if self.outputs is not None else {}),
             "error": self.error.to_dict() if self.error else None,
         }
         return _with_outputs(d, self.outputs, self.value)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import dtype_name, info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
+from tensorshape_cli.explanation import MISMATCH, OK, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import input_steps, same_device, shape_check, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
@@ -57,7 +57,9 @@ def explain_cat(
             t("cat.rank.hint"),
         )
         return ex
-    rows, marked = [], []
+    rows: list[list[str]] = []
+    marked: list[list[int]] = []
+    status: list[str] = []
     mismatch: tuple[int, int] | None = None  # (tensor, dim) of the first clash, as torch scans
     for i in joined[1:]:
         for k in range(n):
@@ -73,12 +75,19 @@ def explain_cat(
         elif len(set(sizes)) == 1:
             rule, out = t("cat.rule.match"), str(sizes[0])
         else:
-            rule, out = t("cat.rule.clash", sizes=" ≠ ".join(map(str, sorted(set(sizes))))), "✗"
+            rule, out = t("cat.rule.clash", sizes=" ≠ ".join(map(str, sorted(set(sizes))))), ""
         rows.append([str(k), *cells, out, rule])
+        status.append(MISMATCH if not out else OK)
     columns = [t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")]
     note = t("cat.rule", d=d) + _skipped_note(skipped) + _negative(dim, n)
     ex.steps.append(
-        Step(t("cat.rule.title"), "[x.shape for x in tensors]", None, note, Table(columns, rows, marked))
+        Step(
+            t("cat.rule.title"),
+            "[x.shape for x in tensors]",
+            None,
+            note,
+            Table(columns, rows, marked, status),
+        )
     )
     if mismatch is not None:
         i, k = mismatch
@@ -102,11 +111,12 @@ def _joined(
     except (RuntimeError, IndexError, TypeError) as e:
         ex.error = torch_error(e)
         return ex
+    ex.result = info(y, marked=[d] if joined else [])
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = {ex.call}",
-            info(y, marked=[d] if joined else []),
+            ex.result,
             t(
                 "cat.result",
                 d=d,
@@ -116,7 +126,6 @@ def _joined(
             + _dtype_note(tensors, y),
         )
     )
-    ex.result = ex.steps[-1].tensor
     predicted = list(tensors[joined[0]].shape if joined else tensors[0].shape)
     if joined:
         predicted[d] = sum(tensors[i].shape[d] for i in joined)
@@ -155,23 +164,22 @@ def explain_stack(
     p = wrap(dim, n, extra=1)
     assert p is not None
     width = max(x.dim() for x in tensors)
-    rows, clash = [], None
+    table = Table([t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")], [])
+    clash = None
     for k in range(width):
         sizes = [x.shape[k] if k < x.dim() else None for x in tensors]
         cells = ["·" if s is None else str(s) for s in sizes]
         if len(set(sizes)) == 1:
-            rows.append([str(k), *cells, str(sizes[0]), t("cat.rule.match")])
+            table.add([str(k), *cells, str(sizes[0]), t("cat.rule.match")])
         else:
             present = sorted({s for s in sizes if s is not None})
-            rows.append(
-                [str(k), *cells, "✗", t("stack.rule.clash", sizes=" ≠ ".join(map(str, present)) or "·")]
-            )
+            clash_rule = t("stack.rule.clash", sizes=" ≠ ".join(map(str, present)) or "·")
+            table.add([str(k), *cells, "", clash_rule], MISMATCH)
     for i, x in enumerate(tensors[1:], 1):
         if x.shape != first.shape and clash is None:
             clash = i
-    columns = [t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")]
     note = t("stack.rule", p=p, count=len(tensors)) + _negative(dim, n, extra=1)
-    ex.steps.append(Step(t("cat.rule.title"), "[x.shape for x in tensors]", None, note, Table(columns, rows)))
+    ex.steps.append(Step(t("cat.rule.title"), "[x.shape for x in tensors]", None, note, table))
     if clash is not None:
         ex.error = OpError(
             "stack_mismatch",
@@ -190,16 +198,16 @@ def explain_stack(
     except (RuntimeError, IndexError, TypeError) as e:
         ex.error = torch_error(e)
         return ex
+    ex.result = info(y, marked=[p])
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = {ex.call}",
-            info(y, marked=[p]),
+            ex.result,
             t("stack.result", p=p, count=len(tensors), shape=fmt_shape(first.shape), y=fmt_shape(y.shape))
             + _dtype_note(tensors, y),
         )
     )
-    ex.result = ex.steps[-1].tensor
     predicted = [*first.shape[:p], len(tensors), *first.shape[p:]]
     ex.checks.append(shape_check(t("stack.check.shape", p=p, count=len(tensors)), predicted, y.shape))
     if y.device.type != "meta":
