@@ -161,17 +161,16 @@ class Explanation:
     result: TensorInfo | None = None
     error: OpError | None = None
     title: str = ""
-    # Several result tensors (split, topk, unbind, an LSTM's output and state) instead of
-    # `result`, or a plain value (x.dim(), torch.equal, x.shape): JSON has them only when set.
+    # Several result tensors (split, topk, unbind, an LSTM's output and state, the unsqueeze
+    # tour's one per position) instead of `result`, named explicitly so that no renderer
+    # guesses them from the steps; or a plain value (x.dim(), torch.equal, x.shape).
+    # JSON has them only when set.
     outputs: list[TensorInfo] | None = None
     value: Any = None
     # The tshape command line that produces this explanation, when it is not the one typed.
     command: str = ""
     # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
     line: int | None = None
-    # Several results and no single one (the unsqueeze tour: one per position), named
-    # explicitly so that no renderer has to guess them from the steps.
-    outputs: list[TensorInfo] | None = None
     # A heading above the explanation: what a part of a longer walk-through is
     # ("1/6 · unsqueeze on a vector"); presentation only, so not part of the JSON.
     part: str = ""
@@ -193,7 +192,6 @@ class Explanation:
             "steps": [s.to_dict() for s in self.steps],
             "checks": [c.to_dict() for c in self.checks],
             "result": self.result.to_dict() if self.result else None,
-            **({"outputs": [o.to_dict() for o in self.outputs]} if self.outputs is not None else {}),
             "error": self.error.to_dict() if self.error else None,
         }
         return _with_outputs(d, self.outputs, self.value)
