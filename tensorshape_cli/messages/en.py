@@ -606,6 +606,7 @@ MESSAGES: dict[str, str] = {
     "render.error_title.type": "Wrong kind of operand",
     "render.error_title.zero_division": "Division by zero",
     "render.error_title.torch": "torch refuses this",
+    "render.error_title.raised": "The code raised an exception",
     "render.error_title.other": "Cannot do this",
     # --- the command line (usage errors mirror Click's English, so they can be translated) ---
     "cli.usage_error": "{where}: error: {message} (see '{where} --help')",

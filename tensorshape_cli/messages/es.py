@@ -610,6 +610,7 @@ MESSAGES: dict[str, str] = {
     "render.error_title.type": "Tipo de operando incorrecto",
     "render.error_title.zero_division": "División por cero",
     "render.error_title.torch": "torch lo rechaza",
+    "render.error_title.raised": "El código lanzó una excepción",
     "render.error_title.other": "No se puede hacer",
     # --- la línea de comandos (los errores de uso de Click, traducidos) ---
     "cli.usage_error": "{where}: error: {message} (consulta '{where} --help')",

@@ -15,7 +15,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from tensorshape_cli.explanation import MISMATCH, Explanation, Step, Table, TensorInfo
-from tensorshape_cli.messages import t
+from tensorshape_cli.messages import EN, t
 from tensorshape_cli.render.cells import cells, flat, kind, layout, summary_text, table_rows
 from tensorshape_cli.text import fmt_num, fmt_shape
 
@@ -61,11 +61,17 @@ ERROR_TITLES = {
     "expr_type": "render.error_title.type",
     "expr_zero_division": "render.error_title.zero_division",
     "torch_error": "render.error_title.torch",
+    "trace_raised": "render.error_title.raised",
 }
 
 
 def error_title(error_kind: str) -> str:
-    return t(ERROR_TITLES.get(error_kind, "render.error_title.other"))
+    """The table above for today's kinds; a family or front-end names its own kinds' titles
+    in its catalog module as `error_title.<kind>` (messages/families/)."""
+    if error_kind in ERROR_TITLES:
+        return t(ERROR_TITLES[error_kind])
+    own = f"error_title.{error_kind}"
+    return t(own) if own in EN else t("render.error_title.other")
 
 
 def shape_text(info: TensorInfo) -> Text:
