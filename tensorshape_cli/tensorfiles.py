@@ -352,7 +352,7 @@ def _read_exactly(path: Path, offset: int, nbytes: int, shown: str, name: str) -
         view = memoryview(data)
         got = 0
         while got < nbytes:
-            n = stream.readinto(view[got:])
+            n = stream.readinto(view[got:])  # type: ignore[attr-defined]
             if not n:
                 raise InputError(t("file.truncated", name=name, path=shown, need=fmt_count(offset + nbytes)))
             got += n
