@@ -481,7 +481,7 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
             return draw(sizes, dtype=dtype, device=device)
         fill = torch.zeros if func == "zeros" else torch.ones
         return fill(sizes, dtype=dtype, device=device)
-    except (RuntimeError, TypeError, ValueError) as e:
+    except (RuntimeError, TypeError, ValueError, OverflowError) as e:  # arange(-1e308, 1e308) on meta
         raise InputError(f"{where}: {func}({args_text.strip()}): {_first_line(e)}") from None
 
 

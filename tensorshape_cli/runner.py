@@ -171,7 +171,7 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
             built = build(Loader())
         except InputError as e:
             # one line, whatever text the message quotes (messages already quote it so)
-            print("tshape: " + " ".join(str(e).splitlines()), file=sys.stderr)
+            say("tshape: " + " ".join(str(e).splitlines()))
             return ExitCode.USAGE
         explanations = built if isinstance(built, list) else [built]
         line = batch_line.get()
@@ -180,22 +180,44 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
                 ex.line = line.number
                 ex.command = ex.command or t("batch.command", command=line.command, line=line.number)
         draw = render.get(line.format if line is not None else common.output_format())
+        _tolerant(sys.stdout)
         try:
             for ex in explanations:
                 draw(ex, sys.stdout)
             sys.stdout.flush()
         except BrokenPipeError:
             return silence_closed_stdout()
+        except OSError as e:  # stdout on a full disk (>/dev/full), a device that fails
+            silence_closed_stdout()  # nothing left to flush at exit, where it would fail again
+            say(f"tshape: {t('output.failed', error=e.strerror or e)}")
+            return ExitCode.USAGE
         if export is not None:
             try:
                 write_export(explanations, export)
             except OSError as e:
                 error = e.strerror or str(e)
-                print(
-                    f"tshape: {t('export.failed', path=_shown(common.export), error=error)}", file=sys.stderr
-                )
+                say(f"tshape: {t('export.failed', path=_shown(common.export), error=error)}")
                 return ExitCode.USAGE
     return max(exit_code(ex) for ex in explanations)
+
+
+def say(message: str) -> None:
+    """A line on stderr; when stderr itself cannot be written (2>/dev/full), the exit code
+    is all that is left to tell, and it stays the one the message would have come with."""
+    try:
+        print(message, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _tolerant(stream: object) -> None:
+    """Characters stdout's encoding cannot write (PYTHONIOENCODING=ascii, a C locale, an
+    argument that was not UTF-8) are written as escapes (\\xb7) rather than failing."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
 
 
 def check_export(path: str | None) -> str | None:

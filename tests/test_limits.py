@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -127,13 +128,17 @@ def test_file_over_the_size_cap_is_refused_before_reading(tmp_path):
     assert str(inputs.MAX_FILE_BYTES) in numbers_in(line)
 
 
-@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
-def test_devices_without_a_size_stop_at_the_first_binary_byte(device):
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null", "/dev/tty"])
+def test_devices_are_refused_by_name_without_reading(device):
+    # a device is no file of tensors: refused at once as what it is (never read, never "empty")
     if not Path(device).exists():
         pytest.skip(f"no {device}")
+    try:
+        os.close(os.open(device, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError:
+        pytest.skip(f"{device} cannot be opened here")
     line = refused("unsqueeze", f"@{device}")
-    assert device in line
-    assert "binary" in line
+    assert device in line and "character device" in line, line
 
 
 class _Endless(io.RawIOBase):

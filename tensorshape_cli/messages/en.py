@@ -88,6 +88,7 @@ MESSAGES: dict[str, str] = {
     "batch.trailing_backslash": "cannot split the line into words: it ends in a backslash with nothing to escape",
     "export.symlink": "--export: {path} is a symbolic link; tshape writes no file through a link (remove it, or give the link's target)",
     "export.not_regular": "--export: {path} exists and is not a regular file; give a new file name ending in .svg or .html",
+    "output.failed": "cannot write the output: {error}",
     "export.path": "--export: cannot use {path}: {error}",
     "limit.op_too_many": "{what} would have shape {shape}, {numel} elements, more than the limit of {limit} (raise it with --max-elements)",
     # --- shared words ---

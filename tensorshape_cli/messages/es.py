@@ -93,6 +93,7 @@ MESSAGES: dict[str, str] = {
     "batch.trailing_backslash": "no se puede dividir la línea en palabras: termina en una barra invertida sin nada que escapar",
     "export.symlink": "--export: {path} es un enlace simbólico; tshape no escribe ningún archivo a través de un enlace (bórralo, o da el destino del enlace)",
     "export.not_regular": "--export: {path} existe y no es un archivo regular; da un nombre de archivo nuevo que termine en .svg o .html",
+    "output.failed": "no se puede escribir la salida: {error}",
     "export.path": "--export: no se puede usar {path}: {error}",
     # --- palabras compartidas ---
     "word.yes": "sí",
