@@ -119,12 +119,12 @@ def _command_lines(stream: TextIO, where: str = "") -> Iterator[tuple[int, str]]
         line = raw.rstrip("\r\n")
         if not pending:
             start = number
+        if "\0" in line:
+            raise InputError(f"{where}: " + t("batch.nul", line=number))
         if len(line) + len(pending) > MAX_LINE_CHARS:
             raise InputError(
                 f"{where}: " + t("batch.line_too_long", line=start, limit=fmt_count(MAX_LINE_CHARS))
             )
-        if "\0" in line:
-            raise InputError(f"{where}: " + t("batch.nul", line=number))
         if not pending and (not line.strip() or line.lstrip().startswith("#")):
             continue
         if line.endswith("\\"):
