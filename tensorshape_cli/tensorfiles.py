@@ -301,7 +301,10 @@ def _check_archive(stream: BinaryIO, shown: str, name: str) -> bool:
                     raise InputError(t("file.compressed_data", name=name, path=shown))
             order = next((i for i in infos if i.filename.endswith("/byteorder")), None)
             return order is not None and archive.read(order)[:3] == b"big"
-    except zipfile.BadZipFile as e:
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, NotImplementedError, EOFError) as e:
+        # a directory that lies (names not in their encoding, sizes past the end, a method zipfile lacks)
         raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
 
 
@@ -399,7 +402,7 @@ def _open_npy(path: Path, stream: BinaryIO, shown: str, name: str) -> TensorFile
         if read_header is None:
             raise ValueError(f"format version {version[0]}.{version[1]}")
         shape, fortran, dtype_np = read_header(stream)
-    except (ValueError, EOFError, SyntaxError, TypeError) as e:
+    except Exception as e:  # numpy parses the header text with tokenize and ast: any of their errors
         raise InputError(t("file.not_npy", name=name, path=shown, error=_first_line(e))) from None
     # allow_pickle=False, as numpy.load: an array of Python objects is refused, never unpickled
     if dtype_np.hasobject:
