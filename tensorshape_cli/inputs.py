@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import ast
 import codecs
+import contextlib
 import difflib
 import json
 import math
+import os
 import re
+import stat
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -190,18 +193,18 @@ def _expand_user(path: Path) -> Path:
         return path
 
 
-def shown_path(path: Path) -> str:
-    """A path as a message shows it: on one line, whatever characters its name holds."""
+def shown_path(path: Path | str) -> str:
+    """A path (or a key from a file) as tshape shows it: on one line, with no control
+    characters, whatever it holds: an ESC or a newline is shown as \\x1b or \\n, so a
+    name from a file can neither drive the terminal nor break a line of -q output."""
     text = str(path)
     return text if text.isprintable() else repr(text)[1:-1]
 
 
 def read_text_file(path: Path, name: str) -> str:
     shown = shown_path(path)
-    try:
-        if path.is_dir():
-            raise InputError(t("input.file_is_dir", name=name, path=shown))
-        size = path.stat().st_size
+    with open_regular(path, name) as stream:
+        size = os.fstat(stream.fileno()).st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
                 t(
@@ -212,18 +215,62 @@ def read_text_file(path: Path, name: str) -> str:
                     limit=fmt_count(MAX_FILE_BYTES),
                 )
             )
-        with path.open("rb") as stream:
+        try:
             text = read_limited(stream, name, shown)
-    except FileNotFoundError:
-        raise InputError(t("input.file_missing", name=name, path=shown)) from None
-    except PermissionError:
-        raise InputError(t("input.file_denied", name=name, path=shown)) from None
-    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-        error = getattr(e, "strerror", None) or _first_line(e)
-        raise InputError(t("input.file_error", name=name, path=shown, error=error)) from None
+        except OSError as e:  # EIO from /proc/self/mem, a disk error
+            raise InputError(t("input.file_error", name=name, path=shown, error=e.strerror or e)) from None
     if not text.strip():
         raise InputError(t("input.file_empty", name=name, path=shown))
     return text
+
+
+# What a path names when it is not a regular file, for the message that refuses it.
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "input.kind_fifo"),
+    (stat.S_ISCHR, "input.kind_char"),
+    (stat.S_ISBLK, "input.kind_block"),
+    (stat.S_ISSOCK, "input.kind_socket"),
+)
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, name: str) -> Iterator[BinaryIO]:
+    """Open a regular file for reading, or refuse it in one sentence (InputError).
+
+    The file is opened with O_NONBLOCK and checked with fstat on the open descriptor, so a
+    FIFO without a writer, a terminal or a device never blocks tshape, and nothing can swap
+    the file between the check and the read. Only regular files are read: a pipe is given
+    as - (standard input), which is read with the same limits.
+    """
+    shown = shown_path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputError(t("input.file_missing", name=name, path=shown)) from None
+    except IsADirectoryError:
+        raise InputError(t("input.file_is_dir", name=name, path=shown)) from None
+    except PermissionError:
+        raise InputError(t("input.file_denied", name=name, path=shown)) from None
+    except OSError as e:  # a name too long, a loop of symlinks, a device that refuses
+        raise InputError(t("input.file_error", name=name, path=shown, error=e.strerror or e)) from None
+    except ValueError:  # a NUL in the path
+        raise InputError(t("input.path_nul", name=name, path=shown)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(t("input.file_is_dir", name=name, path=shown))
+        if not stat.S_ISREG(mode):
+            kind = next((key for test, key in _FILE_KINDS if test(mode)), "input.kind_other")
+            raise InputError(t("input.not_regular", name=name, path=shown, kind=t(kind)))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        yield stream
 
 
 def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
@@ -697,7 +744,7 @@ def construct(
             return draw(sizes, dtype=dtype, device=device)
         fill = torch.zeros if func == "zeros" else torch.ones
         return fill(sizes, dtype=dtype, device=device)
-    except (RuntimeError, TypeError, ValueError) as e:
+    except (RuntimeError, TypeError, ValueError, OverflowError) as e:  # arange(-1e308, 1e308) on meta
         raise InputError(t("input.torch_refused", name=where, call=call, error=_first_line(e))) from None
 
 

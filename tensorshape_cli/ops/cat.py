@@ -6,13 +6,13 @@ up. stack puts the tensors side by side along a new dimension: all shapes must b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import MISMATCH, OK, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import input_steps, same_device, shape_check, torch_error
+from tensorshape_cli.ops._common import check_size, input_steps, same_device, shape_check, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_shape
 
@@ -20,6 +20,36 @@ if TYPE_CHECKING:
     import torch
 
 PIECES_CHECKED = 4
+
+
+def check_result_size(
+    join: Callable[[list[torch.Tensor]], torch.Tensor], tensors: Sequence[torch.Tensor]
+) -> None:
+    """Refuse a result over --max-elements before it is made: its shape comes from the same
+    call on shape-only copies of the inputs (no data); a call torch refuses is left to fail
+    for real, and be explained."""
+    from tensorshape_cli.tensorfiles import shape_only
+
+    if any(x.device.type == "meta" for x in tensors):
+        return
+    try:
+        shape = join([shape_only(x) for x in tensors]).shape
+    except (RuntimeError, IndexError, TypeError, ValueError):
+        return
+    check_size(shape, "y")
+
+
+def same_values(part_code: str, part: torch.Tensor, name: str, x: torch.Tensor) -> tuple[str, bool]:
+    """Whether a piece of y holds x's values, as code that runs as written: NaN equals NaN
+    here (a NaN copied into y is the same NaN), so floating pieces are compared with
+    torch.equal's NaN-aware form, allclose with no tolerance."""
+    import torch
+
+    x = x.to(part.dtype)
+    if part.dtype.is_floating_point or part.dtype.is_complex:
+        same = bool(torch.allclose(part, x, rtol=0, atol=0, equal_nan=True))
+        return f"torch.allclose({part_code}, {name}, rtol=0, atol=0, equal_nan=True)", same
+    return f"torch.equal({part_code}, {name})", bool(torch.equal(part, x))
 
 
 def explain_cat(
@@ -106,6 +136,7 @@ def _joined(
     """torch.cat itself, the result, and checks that each piece landed where the rule says."""
     import torch
 
+    check_result_size(lambda xs: torch.cat(xs, dim=dim), tensors)
     try:
         y = torch.cat(list(tensors), dim=dim)
     except (RuntimeError, IndexError, TypeError) as e:
@@ -134,11 +165,13 @@ def _joined(
     for i in joined[:PIECES_CHECKED]:
         size = tensors[i].shape[d]
         if y.device.type != "meta":
-            same = bool(torch.equal(y.narrow(d, offset, size), tensors[i].to(y.dtype)))
+            expression, same = same_values(
+                f"y.narrow({d}, {offset}, {size})", y.narrow(d, offset, size), names[i], tensors[i]
+            )
             ex.checks.append(
                 Check(
                     t("cat.check.piece", name=names[i]),
-                    f"torch.equal(y.narrow({d}, {offset}, {size}), {names[i]})",
+                    expression,
                     True,
                     same,
                     same,
@@ -193,6 +226,7 @@ def explain_stack(
             t("stack.mismatch.hint"),
         )
         return ex
+    check_result_size(lambda xs: torch.stack(xs, dim=dim), tensors)
     try:
         y = torch.stack(list(tensors), dim=dim)
     except (RuntimeError, IndexError, TypeError) as e:
@@ -212,11 +246,11 @@ def explain_stack(
     ex.checks.append(shape_check(t("stack.check.shape", p=p, count=len(tensors)), predicted, y.shape))
     if y.device.type != "meta":
         for i, x in enumerate(tensors[:PIECES_CHECKED]):
-            same = bool(torch.equal(y.select(p, i), x.to(y.dtype)))
+            expression, same = same_values(f"y.select({p}, {i})", y.select(p, i), names[i], x)
             ex.checks.append(
                 Check(
                     t("cat.check.piece", name=names[i]),
-                    f"torch.equal(y.select({p}, {i}), {names[i]})",
+                    expression,
                     True,
                     same,
                     same,

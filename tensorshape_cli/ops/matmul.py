@@ -70,6 +70,9 @@ def explain(a: torch.Tensor, b: torch.Tensor, names: Sequence[str] = ("a", "b"))
         return ex
     table, predicted, batch_alignment = rule_table(list(a.shape), list(b.shape), names)
     ex.steps.append(Step(t("matmul.rule.title"), f"{na} @ {nb}", None, _rule_note(a, b, names), table))
+    from tensorshape_cli.ops.cat import check_result_size
+
+    check_result_size(lambda ab: ab[0] @ ab[1], (a, b))  # before torch makes it
     try:
         y = a @ b
     except (RuntimeError, NotImplementedError) as e:
