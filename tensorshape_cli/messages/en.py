@@ -590,6 +590,14 @@ MESSAGES: dict[str, str] = {
     "trace.magic_usage": "%%tshape takes no arguments but --depth N (got '{line}')",
     "trace.magic_split": "%tshape: cannot split the line into arguments: {error}",
     "trace.batch": "trace runs Python code and is not allowed in a batch file: run it on its own",
+    # --- vocab: which torch names expr may call, and why one is refused ---
+    "vocab.inplace": "{name} changes a tensor in place, which tshape never does; use the form without the trailing _ (x.add(y), not x.add_(y))",
+    "vocab.out": "{name}: out= writes into an existing tensor, which tshape never does; use the result instead (y = torch.add(a, b), not torch.add(a, b, out=y))",
+    "vocab.inplace_kwarg": "{name}: inplace=True changes its input; leave it out (F.relu(x), not F.relu(x, inplace=True))",
+    "vocab.files": "{name} reads or writes files, which an expression never does; load a tensor with -t x=@file.pt instead",
+    "vocab.state": "{name} changes torch's global state (seeds, default dtype or device, threads, flags, autograd), which would outlast the expression; use tshape's options instead (--seed, --dtype)",
+    "vocab.random": "{name} draws random numbers; give --seed N so that its result can be reproduced",
+    "vocab.not_an_op": "{name} is not a tensor operation that tshape can explain",
     # --- --export FILE ---
     "export.suffix": "--export: {path} must end in .svg or .html (the picture's type comes from its extension)",
     "export.is_dir": "--export: {path} is a directory; give a file name ending in .svg or .html",

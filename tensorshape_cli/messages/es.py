@@ -594,6 +594,14 @@ MESSAGES: dict[str, str] = {
     "trace.magic_usage": "%%tshape no recibe más argumentos que --depth N (se recibió '{line}')",
     "trace.magic_split": "%tshape: no se puede dividir la línea en argumentos: {error}",
     "trace.batch": "trace ejecuta código Python y no se permite en un archivo por lotes: ejecútalo por separado",
+    # --- vocab: qué nombres de torch puede llamar expr, y por qué se rechaza uno ---
+    "vocab.inplace": "{name} modifica un tensor in place, y tshape nunca lo hace; usa la forma sin el _ final (x.add(y), no x.add_(y))",
+    "vocab.out": "{name}: out= escribe en un tensor existente, y tshape nunca lo hace; usa el resultado (y = torch.add(a, b), no torch.add(a, b, out=y))",
+    "vocab.inplace_kwarg": "{name}: inplace=True modifica su entrada; quítalo (F.relu(x), no F.relu(x, inplace=True))",
+    "vocab.files": "{name} lee o escribe archivos, y una expresión nunca lo hace; carga el tensor con -t x=@archivo.pt",
+    "vocab.state": "{name} cambia el estado global de torch (semillas, dtype o device por defecto, hilos, flags, autograd), que duraría más que la expresión; usa las opciones de tshape (--seed, --dtype)",
+    "vocab.random": "{name} genera números aleatorios; da --seed N para que su resultado se pueda reproducir",
+    "vocab.not_an_op": "{name} no es una operación de tensores que tshape pueda explicar",
     # --- --export ARCHIVO ---
     "export.suffix": "--export: {path} debe terminar en .svg o .html (el tipo de imagen sale de su extensión)",
     "export.is_dir": "--export: {path} es un directorio; da un nombre de archivo terminado en .svg o .html",
