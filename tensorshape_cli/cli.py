@@ -435,6 +435,36 @@ def expr(
     return run(common, build)  # type: ignore[arg-type]
 
 
+@app.command()
+@with_common
+def why(
+    text: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT",
+            help="The error message or the whole traceback, or - to read it from standard input.",
+            show_default=False,
+        ),
+    ],
+    *,
+    common: Common,
+) -> int:
+    """Explain a PyTorch error: paste its message or traceback, get the rule and the fix.
+
+    The numbers in torch's message become shape-only tensors, the op runs again to confirm
+    the error, and the explanation names the fix in code. Nothing of the pasted text runs.
+    Examples: tshape why "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)";
+    python train.py 2>&1 | tshape why -
+    """
+
+    def build(load: Loader) -> object:
+        from tensorshape_cli.why import explain, read_text
+
+        return explain(read_text(text))
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
 @app.command(cls=TensorCommand)
 @with_common
 def demo(*, common: Common) -> int:
