@@ -1,6 +1,6 @@
 """What the fuzzers check, and how they build inputs: shared by both engines (fuzz/run.py).
 
-Two targets:
+Targets:
 
 - parser: any text into the TENSOR reader (`load_tensor`): either a tensor within the limits
   equal to `torch.tensor` of the text's value (read independently with json.loads or
@@ -11,6 +11,17 @@ Two targets:
   traceback, exit 2 with exactly one line on stderr, JSON output that parses, within
   SLOW_SECONDS. stdout is strict UTF-8 as in a real process, so a character that cannot be
   written is a finding too.
+- run: a batch file (text of command lines, with quotes, continuations, comments, NULs,
+  long words, refused options) on standard input of `tshape run -`: exit 0, 1 or 2, every
+  stderr line a tshape message, with -q at most one stdout line per command line.
+- files: a valid .npy, .pt or .safetensors file with its bytes mutated (flipped, cut,
+  spliced), read by `inspect` and by a command: the cli guarantees.
+- export: --export paths of every kind (an existing file, a symlink to one, a dangling
+  symlink, a FIFO, a directory, a missing directory, ~nosuchuser, names too long, NUL-free
+  random text): the cli guarantees, and a symlink's target is never written.
+
+fuzz/run.py runs each target in a process whose address space is limited
+(resource.RLIMIT_AS): memory that grows without bound is a MemoryError, a finding.
 """
 
 from __future__ import annotations
@@ -91,7 +102,7 @@ def check_parser(text: str) -> None:
         raise Finding(f"{text[:80]!r}: got {tensor!r}, torch.tensor gives {expected!r}")
 
 
-_CONSTRUCTOR = re.compile(r"^\s*(torch\.)?(zeros|ones|arange|eye|rand|randn|shape)\s*\(")
+_CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_]\w*\s*\.\s*)*(tensor|zeros|ones|arange|eye|rand|randn|shape)\s*\(")
 _NAMES = {"nan": math.nan, "NaN": math.nan, "inf": math.inf, "Infinity": math.inf}
 _NAMES |= {"True": True, "False": False, "true": True, "false": False}
 
@@ -164,7 +175,7 @@ def _process_streams(stdin: bytes) -> Iterator[tuple[io.BytesIO, io.BytesIO]]:
             stream.detach()  # or closing the wrapper would close the BytesIO under it
 
 
-def check_cli(argv: list[str], stdin: bytes = b"") -> None:
+def check_cli(argv: list[str], stdin: bytes = b"", *, lines_ok: bool = False) -> str:
     from tensorshape_cli.cli import invoke
 
     argv = [a.replace("\x00", "") for a in argv]  # a real argv cannot hold NUL
@@ -184,7 +195,11 @@ def check_cli(argv: list[str], stdin: bytes = b"") -> None:
         raise Finding(f"{where}: a traceback")
     if elapsed > SLOW_SECONDS:
         raise Finding(f"{where}: took {elapsed:.1f} s")
-    if code == 2 and argv:
+    if lines_ok:  # tshape run: a line per failed command line, then the summary
+        bad = [line for line in err.splitlines() if not re.match(r"^(stdin:\d+: )?tshape", line)]
+        if bad:
+            raise Finding(f"{where}: stderr lines that are not tshape messages: {bad[:3]!r}")
+    elif code == 2 and argv:
         lines = err.splitlines()
         if out or len(lines) != 1 or not lines[0].startswith("tshape"):
             raise Finding(f"{where}: exit 2 should be one line on stderr; got {err!r}, stdout {out[:80]!r}")
@@ -192,6 +207,141 @@ def check_cli(argv: list[str], stdin: bytes = b"") -> None:
         for line in out.splitlines():
             if line.strip() and line.lstrip().startswith("{"):
                 _strict_json(line, where)
+    return out
+
+
+# --- tshape run: batch files ------------------------------------------------------------------
+
+RUN_LINES = [
+    'unsqueeze "[1, 2, 3]" --dim 0', 'view "arange(12)" --shape 3,-1', 'view "arange(12)" --shape 5,3',
+    "weighted", "inspect examples/model.pt", 'cat "[nan, 1.0]" "[2.0]"', 'matmul "ones(2, 3)" "ones(3, 4)"',
+    'unsqueeze "[1, 2]"', "run x", "frobnicate", 'unsqueeze "[1, 2', "unsqueeze x.npy", "# comment", "",
+    'unsqueeze "[1]" --export out.svg', "unsqueeze 1 --install-completion", "tshape squeeze 'zeros(2, 1)'",
+    "unsqueeze - -d 0", "unsqueeze @/dev/zero", "sum examples/x.npy", "stack '[1]' '[2]' \\",
+]  # fmt: skip
+RUN_PIECES = ["'", '"', "\\", "#", " ", "\t", "\r", "\0", "x" * 1000, "é", "--json", "-q", "\n"]
+
+
+def check_run(text: str, fmt: str) -> None:
+    """A batch file on standard input: the cli guarantees for `run`, and with -q no more
+    stdout lines than command lines."""
+    out = check_cli(
+        ["run", "-", *([fmt] if fmt else [])], text.encode("utf-8", "surrogatepass"), lines_ok=True
+    )
+    lines = len(io.StringIO(text, newline=None).readlines())  # as the reader splits: \n, \r, \r\n
+    if fmt == "-q" and len(out.split("\n")) - 1 > lines:
+        raise Finding(f"run -q: {len(out.splitlines())} stdout lines for {lines} lines: {text[:200]!r}")
+
+
+# --- tensor files with mutated bytes -------------------------------------------------------------
+
+
+def seed_files() -> dict[str, bytes]:
+    """One valid file of each kind, whose bytes the files target mutates."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+    from safetensors.torch import save_file
+
+    seeds: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        w = torch.arange(12.0).reshape(3, 4)
+        torch.save(
+            {"fc.weight": w, "fc.bias": torch.ones(3), "nested": {"v": w.t()}, "epoch": 3}, f"{tmp}/m.pt"
+        )
+        np.save(f"{tmp}/x.npy", np.asfortranarray(np.arange(6, dtype="<i4").reshape(2, 3)))
+        save_file({"w": w, "b": torch.zeros(2, dtype=torch.int64)}, f"{tmp}/m.safetensors")
+        for name in ("m.pt", "x.npy", "m.safetensors"):
+            seeds[name.rsplit(".", 1)[1]] = Path(tmp, name).read_bytes()
+    return seeds
+
+
+def mutate(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    """(kind, position, value) edits: 0 flips a byte, 1 cuts the file, 2 inserts a byte,
+    3 writes a large little-endian number (a length, an offset) at the position."""
+    buf = bytearray(data)
+    for kind, pos, value in edits:
+        if not buf:
+            break
+        pos %= len(buf)
+        if kind == 0:
+            buf[pos] ^= value & 0xFF or 1
+        elif kind == 1:
+            del buf[pos:]
+        elif kind == 2:
+            buf.insert(pos, value & 0xFF)
+        else:
+            buf[pos : pos + 8] = (value % 2**64).to_bytes(8, "little")
+    return bytes(buf)
+
+
+def check_file(kind: str, data: bytes, key: str, command: list[str]) -> None:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, f"f.{kind}")
+        path.write_bytes(data)
+        check_cli(["inspect", str(path)])
+        check_cli([command[0], f"{path}:{key}" if key else str(path), *command[1:]])
+
+
+FILE_KEYS = ["", "fc.weight", "fc.bias", "nested.v", "epoch", "w", "b", "nope"]
+FILE_COMMANDS = [
+    ["unsqueeze", "-d", "0"], ["sum"], ["view", "--shape", "-1", "--json"], ["flatten", "-q"],
+    ["unsqueeze", "--meta", "-d", "0"], ["mean", "--dtype", "float32"],
+]  # fmt: skip
+
+
+# --- --export paths ---------------------------------------------------------------------------------
+
+EXPORT_KINDS = [
+    "new",
+    "existing",
+    "symlink",
+    "dangling",
+    "fifo",
+    "dir",
+    "missing_dir",
+    "nosuchuser",
+    "long",
+    "text",
+]
+
+
+def check_export(kind: str, text: str, suffix: str) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        victim = base / "victim.txt"
+        victim.write_text("untouched")
+        path = base / f"out{suffix}"
+        if kind == "existing":
+            path.write_text("old")
+        elif kind == "symlink":
+            path.symlink_to(victim)
+        elif kind == "dangling":
+            path.symlink_to(base / "nowhere")
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "dir":
+            path.mkdir()
+        elif kind == "missing_dir":
+            path = base / "no" / f"out{suffix}"
+        elif kind == "nosuchuser":
+            path = Path(f"~nosuchuser/out{suffix}")
+        elif kind == "long":
+            path = base / ("a" * (200 + len(text) * 10) + suffix)
+        else:
+            path = base / (text.replace("/", "_").replace("\x00", "") + suffix)
+        check_cli(["unsqueeze", "[1, 2]", "-d", "0", "-q", "--export", str(path)])
+        if victim.read_text() != "untouched" or (base / "nowhere").exists():
+            raise Finding(f"--export {kind} {path}: wrote through a symlink")
 
 
 def _strict_json(line: str, where: str) -> Any:
@@ -249,6 +399,37 @@ def argv_from(fdp: Any) -> tuple[list[str], bytes]:
 
 
 # --- building inputs for hypothesis --------------------------------------------------------------
+
+
+def more_strategies() -> dict[str, Any]:
+    """The run, files and export targets' inputs as hypothesis strategies (one tuple of
+    arguments each, for check_run, check_file and check_export)."""
+    from hypothesis import strategies as st
+
+    seeds = seed_files()
+    texts, _ = strategies()
+    line = st.one_of(
+        st.sampled_from(RUN_LINES),
+        st.lists(st.one_of(st.sampled_from(RUN_LINES), st.sampled_from(RUN_PIECES), texts), max_size=6).map(
+            " ".join
+        ),
+    )
+    run = st.tuples(
+        st.lists(line, max_size=8).map("\n".join), st.sampled_from(["", "-q", "--json", "--fail-fast"])
+    )
+    edit = st.tuples(st.integers(0, 3), st.integers(0, 2**16), st.integers(0, 2**64))
+    files = st.tuples(
+        st.sampled_from(sorted(seeds)),
+        st.lists(edit, max_size=4),
+        st.sampled_from(FILE_KEYS),
+        st.sampled_from(FILE_COMMANDS),
+    ).map(lambda c: (c[0], mutate(seeds[c[0]], c[1]), c[2], c[3]))
+    export = st.tuples(
+        st.sampled_from(EXPORT_KINDS),
+        st.text(max_size=20),
+        st.sampled_from([".svg", ".html", ".htm", ".txt", ""]),
+    )
+    return {"run": run, "files": files, "export": export}
 
 
 def strategies() -> tuple[Any, Any]:

@@ -5,7 +5,11 @@
     python fuzz/run.py --engine hypothesis               # where atheris is not installed
 
 Targets (fuzz/harness.py says what each checks): `parser`, any text into the TENSOR
-reader; `cli`, any command line and standard input into the console script's function.
+reader; `cli`, any command line and standard input into the console script's function;
+`run`, batch files on `tshape run -`; `files`, mutated .npy/.pt/.safetensors bytes;
+`export`, --export paths of every kind. The last three run with hypothesis whatever the
+engine. Every target runs in its own process under an address-space limit
+(--memory-mb, default 4096, by resource.RLIMIT_AS): unbounded memory is a finding.
 
 Engines:
 - atheris (`pip install atheris`, wheels for Linux x86-64): coverage-guided libFuzzer over
@@ -27,6 +31,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +39,8 @@ sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
 
-TARGETS = ("parser", "cli")
+TARGETS = ("parser", "cli", "run", "files", "export")
+HYPOTHESIS_ONLY = ("run", "files", "export")
 
 
 def main() -> int:
@@ -45,23 +51,32 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=120, help="per target (default 120)")
     parser.add_argument("--engine", choices=["atheris", "hypothesis", "auto"], default="auto")
     parser.add_argument("--replay", type=Path, help="run one saved atheris input again")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="address space of each target's process")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--hypothesis-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.replay:
         return replay(args.target, args.replay)
     if args.worker:
         return atheris_worker(args.target, args.seconds)
+    if args.hypothesis_worker:
+        runs, findings = run_hypothesis(args.target, args.seconds)
+        print(f"RESULT {runs}")
+        for finding in findings:
+            print(f"FINDING {finding}")
+        return 0
     engine = args.engine
     if engine == "auto":
         engine = "atheris" if _has_atheris() else "hypothesis"
     targets = TARGETS if args.target == "all" else (args.target,)
     found = False
     for target in targets:
-        if engine == "atheris":
-            runs, findings = run_atheris(target, args.seconds)
+        used = "hypothesis" if target in HYPOTHESIS_ONLY else engine
+        if used == "atheris":
+            runs, findings = run_atheris(target, args.seconds, args.memory_mb)
         else:
-            runs, findings = run_hypothesis(target, args.seconds)
-        print(f"{target}: {runs:,} inputs in {args.seconds} s ({engine}), {len(findings)} finding(s)")
+            runs, findings = run_limited(target, args.seconds, args.memory_mb)
+        print(f"{target}: {runs:,} inputs in {args.seconds} s ({used}), {len(findings)} finding(s)")
         for finding in findings:
             print(f"  {finding}")
         found = found or bool(findings)
@@ -79,10 +94,47 @@ def _has_atheris() -> bool:
 # --- atheris -----------------------------------------------------------------------------------
 
 
-def run_atheris(target: str, seconds: int) -> tuple[int, list[str]]:
+def _address_space(megabytes: int) -> Callable[[], None]:
+    def limit() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    return limit
+
+
+def run_limited(target: str, seconds: int, megabytes: int) -> tuple[int, list[str]]:
+    """The hypothesis engine in a child process under an address-space limit: a MemoryError
+    there is a finding (any exception is), and so is the child dying."""
+    command = [sys.executable, __file__, "--hypothesis-worker", "--target", target, "--seconds", str(seconds)]
+    proc = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        preexec_fn=_address_space(megabytes),
+    )
+    runs = [int(m) for m in re.findall(r"^RESULT (\d+)$", proc.stdout, re.MULTILINE)]
+    findings = re.findall(r"^FINDING (.*)$", proc.stdout, re.MULTILINE)
+    if proc.returncode != 0 or not runs:
+        findings.append(
+            f"the target's process ended with {proc.returncode}: {(proc.stderr or proc.stdout)[-500:]}"
+        )
+    return (runs[-1] if runs else 0), findings
+
+
+def run_atheris(target: str, seconds: int, megabytes: int = 4096) -> tuple[int, list[str]]:
     """One libFuzzer process per target; its final stats give the number of inputs run."""
     command = [sys.executable, __file__, "--worker", "--target", target, "--seconds", str(seconds)]
-    proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=HERE.parent)
+    proc = subprocess.run(
+        command,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+        preexec_fn=_address_space(megabytes),
+    )
     log = proc.stdout + proc.stderr
     (HERE / "findings").mkdir(exist_ok=True)
     (HERE / "findings" / f"{target}.log").write_text(log)
@@ -178,7 +230,7 @@ def run_hypothesis(target: str, seconds: int) -> tuple[int, list[str]]:
             count += 1
             harness.check_parser(text)
 
-    else:
+    elif target == "cli":
 
         @batch_settings
         @given(command_lines)
@@ -186,6 +238,19 @@ def run_hypothesis(target: str, seconds: int) -> tuple[int, list[str]]:
             nonlocal count
             count += 1
             harness.check_cli(*case)
+
+    else:
+        strategy = harness.more_strategies()[target]
+        check = {"run": harness.check_run, "files": harness.check_file, "export": harness.check_export}[
+            target
+        ]
+
+        @batch_settings
+        @given(strategy)
+        def batch(case: tuple) -> None:  # type: ignore[type-arg]
+            nonlocal count
+            count += 1
+            check(*case)
 
     end = time.monotonic() + seconds
     while time.monotonic() < end:

@@ -467,6 +467,64 @@ def why(
 
 @app.command(cls=TensorCommand)
 @with_common
+def trace(
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE.py:NAME", help="A function or an nn.Module in a Python file.", show_default=False
+        ),
+    ],
+    inputs: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="[NAME=]TENSOR",
+            help="An input, positional in order or by name; shape(8, 3, 224, 224) traces shape-only.",
+        ),
+    ] = None,
+    init: Annotated[
+        Optional[str],
+        typer.Option(
+            "--init",
+            metavar="KWARGS",
+            help="Arguments of an nn.Module class, as Python literals: 'n=10, p=0.5'.",
+        ),
+    ] = None,
+    depth: Annotated[
+        Optional[int],
+        typer.Option(
+            "--depth", min=0, help="Fold modules deeper than N (the model is 0) into one step each."
+        ),
+    ] = None,
+    *,
+    common: Common,
+) -> int:
+    """Run your own code and explain every torch call it makes, up to the one that fails.
+
+    This RUNS FILE.py, as `python FILE.py` would import it (its `if __name__ == "__main__":`
+    block does not run), then calls NAME: a function, an nn.Module subclass (constructed with
+    --init) or a module-level nn.Module. Each step is one call: where, the shapes in and out,
+    the module path. Shape-only inputs run on the meta device, parameters too. Exit 1 when the
+    code raises, with the failing call explained. Example: tshape trace model.py:Net -i "shape(8, 3, 32, 32)"
+    """
+
+    def build(load: Loader) -> object:
+        from tensorshape_cli.runner import batch_line
+
+        if batch_line.get() is not None:  # a batch file is data: it never runs code
+            from tensorshape_cli.errors import InputError
+
+            raise InputError(t("trace.batch"))
+        from tensorshape_cli.tracing.target import explain_target
+
+        return explain_target(target, inputs or [], init, depth, load)
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
+@app.command(cls=TensorCommand)
+@with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())

@@ -52,18 +52,44 @@ class TensorInfo:
         return d
 
 
+# What a table row says about its dimension; renderers choose the glyph and the colour.
+OK = "ok"  # nothing to report: equal sizes, a dimension kept
+STRETCHED = "stretched"  # a size 1 (or a missing dimension) stretched, a dimension merged or moved
+MISMATCH = "mismatch"  # the sizes clash: the row is why the operation fails
+STATUSES = (OK, STRETCHED, MISMATCH)
+
+
 @dataclass
 class Table:
-    """A small grid a step can carry (a broadcasting alignment, a rule per dimension)."""
+    """A small grid a step can carry (a broadcasting alignment, a rule per dimension).
+
+    Cells are data (sizes, words), never glyphs: a row that clashes has the status
+    `mismatch`, and each renderer decides how that looks (✗ and red in the terminal).
+    """
 
     columns: list[str]
     rows: list[list[str]]
     # [row, column] cells a renderer highlights (a stretched 1, a contracted dimension);
     # presentation only, so not part of the JSON.
     marked: list[list[int]] = field(default_factory=list)
+    # One of STATUSES per row; a row without one is OK.
+    status: list[str] = field(default_factory=list)
+
+    def row_status(self, row: int) -> str:
+        return self.status[row] if row < len(self.status) else OK
+
+    def add(self, cells: list[str], status: str = OK) -> None:
+        """Append a row with its status, keeping the two lists in step."""
+        self.status += [OK] * (len(self.rows) - len(self.status))
+        self.rows.append(cells)
+        self.status.append(status)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": self.columns, "rows": self.rows}
+        return {
+            "columns": self.columns,
+            "rows": self.rows,
+            "status": [self.row_status(i) for i in range(len(self.rows))],
+        }
 
 
 @dataclass
@@ -76,6 +102,10 @@ class Step:
     # A step that made several tensors (split, topk) or a plain value (x.dim()) instead of one
     outputs: list[TensorInfo] | None = None
     value: Any = None
+    # A traced call's place in the user's code, (file, line), and the path of the module that
+    # made it ("" the outermost module, None outside any): in the JSON of trace steps only.
+    location: tuple[str, int] | None = None
+    module: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -85,6 +115,9 @@ class Step:
             "note": self.note,
             "table": self.table.to_dict() if self.table else None,
         }
+        if self.location is not None:
+            d["location"] = {"file": self.location[0], "line": self.location[1]}
+            d["module"] = self.module
         return _with_outputs(d, self.outputs, self.value)
 
 
@@ -128,8 +161,10 @@ class Explanation:
     result: TensorInfo | None = None
     error: OpError | None = None
     title: str = ""
-    # Several result tensors (split, topk, unbind, an LSTM's output and state) instead of
-    # `result`, or a plain value (x.dim(), torch.equal, x.shape): JSON has them only when set.
+    # Several result tensors (split, topk, unbind, an LSTM's output and state, the unsqueeze
+    # tour's one per position) instead of `result`, named explicitly so that no renderer
+    # guesses them from the steps; or a plain value (x.dim(), torch.equal, x.shape).
+    # JSON has them only when set.
     outputs: list[TensorInfo] | None = None
     value: Any = None
     # The tshape command line that produces this explanation, when it is not the one typed.
@@ -140,6 +175,11 @@ class Explanation:
     location: dict[str, Any] | None = None
     # An error the user pasted (`tshape why`), explained: the command succeeded (exit 0).
     diagnosis: bool = False
+    # A heading above the explanation: what a part of a longer walk-through is
+    # ("1/6 · unsqueeze on a vector"); presentation only, so not part of the JSON.
+    part: str = ""
+    # One line before everything else (the demo says what it is); presentation only.
+    preface: str = ""
 
     @property
     def ok(self) -> bool:
@@ -161,6 +201,27 @@ class Explanation:
         if self.location is not None:
             d["location"] = self.location
         return _with_outputs(d, self.outputs, self.value)
+
+    # In Python: rich on a terminal, HTML in Jupyter, plain text elsewhere (tensorshape_cli.api).
+    def __str__(self) -> str:
+        from tensorshape_cli.api import as_text
+
+        return as_text(self)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from tensorshape_cli.api import rich_renderables
+
+        return rich_renderables(self, console, options)
+
+    def _repr_html_(self) -> str:
+        from tensorshape_cli.api import as_html
+
+        return as_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from tensorshape_cli.api import as_plain
+
+        printer.text(as_plain(self))
 
 
 def _with_outputs(d: dict[str, Any], outputs: list[TensorInfo] | None, value: Any) -> dict[str, Any]:

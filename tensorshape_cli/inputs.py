@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import ast
 import codecs
+import contextlib
 import difflib
 import json
 import math
+import os
 import re
+import stat
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -34,8 +37,27 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 COUNT_BEFORE_PARSING_CHARS = 64 * 1024
 JSON_SUFFIXES = (".json",)
-CONSTRUCTORS = ("zeros", "ones", "arange", "rand", "randn", "eye", "shape")
+CONSTRUCTORS = ("tensor", "zeros", "ones", "arange", "rand", "randn", "eye", "shape")
+# Methods a TENSOR may end with (`arange(12).reshape(3, 4)`): each keeps the number of
+# elements, so the limit checked before the constructor allocates holds for the result.
+METHODS = (
+    "reshape", "view", "t", "transpose", "permute", "unsqueeze", "squeeze", "flatten", "contiguous",
+    "float", "double", "half", "bfloat16", "int", "long", "short", "char", "byte", "bool", "to",
+)  # fmt: skip
+ATTRIBUTES = ("T", "mT")
+_METHOD_KEYWORDS = ("dim", "dim0", "dim1", "dims", "start_dim", "end_dim", "shape", "size")
+_KEYWORDS = ("dtype", "device", "requires_grad", "size")  # size: not for arange and eye
+# torch.float is float32, torch.long int64, ...: the names code writes for the dtypes tshape reads
+_DTYPE_ALIASES = {
+    "float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
+    "short": "int16", "char": "int8", "byte": "uint8",
+}  # fmt: skip
+# `zeros(`, `torch.tensor(`, `tr.arange (`: a call, read by _read_call
+_CALL_START = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*\s*\(")
+_GRAD_FN = re.compile(r"(\bgrad_fn\s*=\s*)<([A-Za-z_]\w*)>")
+# texts too long for ast: the call's name and its arguments, to count them
 _CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9.]*)\s*\((.*)\)\s*$", re.DOTALL)
+_LONG_TENSOR = re.compile(r"^\s*(?:[A-Za-z_]\w*\s*\.\s*)?tensor\s*\(\s*([\[(].*[\])])\s*\)\s*$", re.DOTALL)
 _PY_NAMES: dict[str, float | bool] = {
     "nan": math.nan,
     "NaN": math.nan,
@@ -171,18 +193,18 @@ def _expand_user(path: Path) -> Path:
         return path
 
 
-def shown_path(path: Path) -> str:
-    """A path as a message shows it: on one line, whatever characters its name holds."""
+def shown_path(path: Path | str) -> str:
+    """A path (or a key from a file) as tshape shows it: on one line, with no control
+    characters, whatever it holds: an ESC or a newline is shown as \\x1b or \\n, so a
+    name from a file can neither drive the terminal nor break a line of -q output."""
     text = str(path)
     return text if text.isprintable() else repr(text)[1:-1]
 
 
 def read_text_file(path: Path, name: str) -> str:
     shown = shown_path(path)
-    try:
-        if path.is_dir():
-            raise InputError(t("input.file_is_dir", name=name, path=shown))
-        size = path.stat().st_size
+    with open_regular(path, name) as stream:
+        size = os.fstat(stream.fileno()).st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
                 t(
@@ -193,18 +215,62 @@ def read_text_file(path: Path, name: str) -> str:
                     limit=fmt_count(MAX_FILE_BYTES),
                 )
             )
-        with path.open("rb") as stream:
+        try:
             text = read_limited(stream, name, shown)
-    except FileNotFoundError:
-        raise InputError(t("input.file_missing", name=name, path=shown)) from None
-    except PermissionError:
-        raise InputError(t("input.file_denied", name=name, path=shown)) from None
-    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
-        error = getattr(e, "strerror", None) or _first_line(e)
-        raise InputError(t("input.file_error", name=name, path=shown, error=error)) from None
+        except OSError as e:  # EIO from /proc/self/mem, a disk error
+            raise InputError(t("input.file_error", name=name, path=shown, error=e.strerror or e)) from None
     if not text.strip():
         raise InputError(t("input.file_empty", name=name, path=shown))
     return text
+
+
+# What a path names when it is not a regular file, for the message that refuses it.
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "input.kind_fifo"),
+    (stat.S_ISCHR, "input.kind_char"),
+    (stat.S_ISBLK, "input.kind_block"),
+    (stat.S_ISSOCK, "input.kind_socket"),
+)
+
+
+@contextlib.contextmanager
+def open_regular(path: Path, name: str) -> Iterator[BinaryIO]:
+    """Open a regular file for reading, or refuse it in one sentence (InputError).
+
+    The file is opened with O_NONBLOCK and checked with fstat on the open descriptor, so a
+    FIFO without a writer, a terminal or a device never blocks tshape, and nothing can swap
+    the file between the check and the read. Only regular files are read: a pipe is given
+    as - (standard input), which is read with the same limits.
+    """
+    shown = shown_path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputError(t("input.file_missing", name=name, path=shown)) from None
+    except IsADirectoryError:
+        raise InputError(t("input.file_is_dir", name=name, path=shown)) from None
+    except PermissionError:
+        raise InputError(t("input.file_denied", name=name, path=shown)) from None
+    except OSError as e:  # a name too long, a loop of symlinks, a device that refuses
+        raise InputError(t("input.file_error", name=name, path=shown, error=e.strerror or e)) from None
+    except ValueError:  # a NUL in the path
+        raise InputError(t("input.path_nul", name=name, path=shown)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError(t("input.file_is_dir", name=name, path=shown))
+        if not stat.S_ISREG(mode):
+            kind = next((key for test, key in _FILE_KINDS if test(mode)), "input.kind_other")
+            raise InputError(t("input.not_regular", name=name, path=shown, kind=t(kind)))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        stream = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        yield stream
 
 
 def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
@@ -213,11 +279,10 @@ def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
     spec = text.strip()
     if not spec:
         raise InputError(t("input.empty", name=where))
-    match = _CONSTRUCTOR.match(spec)
-    if match and not spec.startswith(("[", "(")):
-        return construct(match.group(1), match.group(2), where)
     if spec[0] in "[(-+.0123456789" or _STARTS_WITH_NAME.match(spec):
         return tensor_from_value(parse_literal(spec, where), where)
+    if _CALL_START.match(spec):
+        return _read_call(spec, where)
     hint = t("input.hint_at") if _is_file(spec) else ""
     raise InputError(t("input.unknown", name=where, text=_clip(spec), hint=hint))
 
@@ -243,7 +308,8 @@ def parse_literal(spec: str, where: str) -> Any:
     return value
 
 
-def tensor_from_value(value: Any, where: str) -> torch.Tensor:
+def tensor_from_value(value: Any, where: str, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """torch.tensor(value, dtype=dtype), dtype --dtype's by default, within the element limit."""
     import torch
 
     s = settings.current()
@@ -259,7 +325,8 @@ def tensor_from_value(value: Any, where: str) -> torch.Tensor:
                 limit=fmt_count(s.max_elements),
             )
         )
-    dtype = torch_dtype(s.dtype)
+    if dtype is None:
+        dtype = torch_dtype(s.dtype)
     try:
         tensor = torch.tensor(value, dtype=dtype)
     except (TypeError, ValueError, RuntimeError, OverflowError) as e:
@@ -342,6 +409,8 @@ def _literal_node(node: ast.expr, spec: str, where: str, depth: int) -> Any:
         return node.value
     if isinstance(node, ast.Name) and node.id in _PY_NAMES:
         return _PY_NAMES[node.id]
+    if isinstance(node, ast.Constant) and node.value is Ellipsis:  # torch's `[0, 1, ..., 999]`
+        raise InputError(t("input.elided", name=where))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         # a sign applies to a number (or nan/inf), as in ast.literal_eval: not to True, [1], -1
         operand = node.operand
@@ -386,20 +455,260 @@ def _explain_bad_value(value: Any, where: str) -> str | None:
     return walk(value, ())
 
 
-def construct(func: str, args_text: str, where: str) -> torch.Tensor:
-    """zeros(2, 3), arange(1, 13), rand(2, 3), eye(3), shape(1000000, 1000000), ..."""
-    import torch
+# --- constructors and the methods pasted after them ---------------------------------------------
 
-    func = func.removeprefix("torch.")
+
+def _read_call(spec: str, where: str) -> torch.Tensor:
+    """`torch.tensor([1, 2], dtype=torch.int32)`, `arange(12).reshape(3, 4)`, `t.randn(2, 3).T`.
+
+    The text is parsed by `ast` and walked: a constructor of CONSTRUCTORS (under any module
+    alias), then at most MAX_DEPTH methods of METHODS or attributes of ATTRIBUTES, each
+    applied by torch. Every one of them keeps the number of elements, so the element limit,
+    checked before the constructor allocates, holds for the whole chain.
+    """
+    if len(spec) > MAX_PY_LITERAL_CHARS:
+        return _read_long_call(spec, where)
+    # torch prints `grad_fn=<MulBackward0>`, which is not Python: read it as a string (same length)
+    text = _GRAD_FN.sub(lambda m: f"{m.group(1)}'{m.group(2)}'", spec)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="eval")
+    except SyntaxError as e:
+        if str(e.msg).startswith("Exceeds the limit"):
+            raise InputError(t("input.int_too_long", name=where)) from None
+        col = e.offset or 0
+        raise InputError(t("input.syntax", name=where, col=col, error=e.msg, near=_near(spec, col))) from None
+    except (RecursionError, MemoryError):
+        raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
+    except ValueError as e:
+        raise InputError(
+            t("input.syntax", name=where, col=0, error=_first_line(e), near=_near(spec, 0))
+        ) from None
+    chain: list[ast.expr] = []  # the methods, outermost first
+    node = tree.body
+    while _is_method(node):
+        chain.append(node)
+        if len(chain) > MAX_DEPTH:
+            raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH))
+        attribute = node.func if isinstance(node, ast.Call) else node
+        assert isinstance(attribute, ast.Attribute)  # as _is_method found
+        node = attribute.value
+    if isinstance(node, ast.Call) and _func_name(node.func) is None and _is_dotted_name(node.func):
+        # torch.nn.functional.relu(x): a function of a submodule, not a constructor
+        func = _clip(_segment(text, node.func), 30)
+        raise InputError(
+            t("input.constructor", name=where, func=func, known=", ".join(CONSTRUCTORS), hint="")
+        )
+    if not isinstance(node, ast.Call) or _func_name(node.func) is None:
+        raise _not_part(node, text, where)
+    tensor = _constructor_call(node, text, where)
+    for method in reversed(chain):
+        tensor = _apply_method(tensor, method, text, where)
+    wanted = torch_dtype(settings.current().dtype)
+    if wanted is not None and tensor.dtype != wanted:  # --dtype converts what the text made
+        tensor = tensor.to(wanted)
+    return tensor
+
+
+def _is_method(node: ast.expr) -> bool:
+    """`<expr>.name(...)` or `<expr>.T`, where <expr> is not a module's name (`torch.zeros`)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return isinstance(node, ast.Attribute) and not _is_dotted_name(node.value)
+
+
+def _is_dotted_name(node: ast.expr) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _func_name(func: ast.expr) -> str | None:
+    """`zeros`, `torch.zeros`, `tr.zeros`: the constructor's name, whatever the module's alias."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.attr
+    return None
+
+
+def _not_part(node: ast.AST, text: str, where: str) -> InputError:
+    snippet = ast.get_source_segment(text, node) or type(node).__name__
+    col = getattr(node, "col_offset", 0) + 1
+    return InputError(t("input.not_part", name=where, col=col, text=_clip(snippet, 30)))
+
+
+def _read_long_call(spec: str, where: str) -> torch.Tensor:
+    """Too long for `ast`: `tensor(<JSON>)` is read as its JSON, `zeros(1, 1, …)` refused by its commas."""
+    match = _LONG_TENSOR.match(spec)
+    if match:
+        return tensor_from_value(parse_literal(match.group(1), where), where)
+    match = _CONSTRUCTOR.match(spec)
+    if match and match.group(2).count(",") >= MAX_DEPTH:
+        count = match.group(2).count(",") + 1
+        raise InputError(t("input.too_many_dims", name=where, count=count, limit=MAX_DEPTH))
+    raise InputError(
+        t("input.py_too_long", name=where, size=fmt_count(len(spec)), limit=fmt_count(MAX_PY_LITERAL_CHARS))
+    )
+
+
+def _constructor_call(node: ast.Call, text: str, where: str) -> torch.Tensor:
+    func = _func_name(node.func) or ""
     if func not in CONSTRUCTORS:
         close = difflib.get_close_matches(func, CONSTRUCTORS, n=1)
         hint = t("input.did_you_mean", name=close[0]) if close else ""
         raise InputError(
-            t("input.constructor", name=where, func=func, known=", ".join(CONSTRUCTORS), hint=hint)
+            t("input.constructor", name=where, func=_clip(func, 30), known=", ".join(CONSTRUCTORS), hint=hint)
         )
-    args = _constructor_args(func, args_text, where)
+    for arg in node.args:
+        if isinstance(arg, ast.Starred):
+            raise _not_part(arg, text, where)
+    options = _keywords(func, node, text, where)
+    if func == "tensor":
+        return _tensor_call(node, options, text, where)
+    if "size" in options:  # zeros(size=(2, 3)) as torch takes it
+        if node.args:
+            raise InputError(t("input.keyword", name=where, func=func, key="size", known=_known_keys(func)))
+        args = _size_values(options.pop("size"), func, text, where)
+    else:
+        args = _constructor_args(func, node.args, text, where)
+    call = f"{func}({_clip(', '.join(_segment(text, a) for a in node.args))})"
+    return construct(func, args, where, call, options.get("dtype"), options.get("device") == "meta")
+
+
+def _keywords(func: str, node: ast.Call, text: str, where: str) -> dict[str, Any]:
+    """The keywords torch prints or people write (dtype, device, requires_grad, grad_fn, size)."""
+    options: dict[str, Any] = {}
+    for keyword in node.keywords:
+        key = keyword.arg
+        value = keyword.value
+        if key not in _keywords_of(func):
+            shown = key if key is not None else "**"
+            raise InputError(t("input.keyword", name=where, func=func, key=shown, known=_known_keys(func)))
+        if key == "dtype":
+            options["dtype"] = _dtype_node(value, text, where)
+        elif key == "device":
+            device = value.value if isinstance(value, ast.Constant) else None
+            if device not in ("cpu", "meta"):
+                raise InputError(t("input.device", name=where, text=_clip(_segment(text, value), 30)))
+            options["device"] = device
+        elif key == "requires_grad":  # set aside: tshape shows values and shapes, not gradients
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+                raise _not_part(value, text, where)
+        elif key == "grad_fn":  # torch's printed <MulBackward0>, read as a string: set aside too
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                raise _not_part(value, text, where)
+        elif key == "size":
+            options["size"] = value
+    return options
+
+
+def _keywords_of(func: str) -> tuple[str, ...]:
+    if func == "tensor":
+        return (*_KEYWORDS, "grad_fn")  # grad_fn only as torch prints a result
+    return _KEYWORDS if func not in ("arange", "eye") else _KEYWORDS[:-1]
+
+
+def _known_keys(func: str) -> str:
+    return ", ".join(k for k in _keywords_of(func) if k != "grad_fn")
+
+
+def _dtype_node(node: ast.expr, text: str, where: str) -> torch.dtype:
+    """`torch.int32`, `t.float`, `torch.long`: a dtype as code writes it, by name only."""
+    import torch
+
+    name = node.attr if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else None
+    canonical = _DTYPE_ALIASES.get(name, name) if name else None
+    if canonical not in DTYPES:
+        raise InputError(
+            t("input.dtype_value", name=where, text=_clip(_segment(text, node), 30), known=", ".join(DTYPES))
+        )
+    dtype: torch.dtype = getattr(torch, str(canonical))
+    return dtype
+
+
+def _tensor_call(node: ast.Call, options: dict[str, Any], text: str, where: str) -> torch.Tensor:
+    """torch.tensor(data, dtype=…) and torch's printed forms: `tensor([], size=(0, 3))`,
+    `tensor(..., device='meta', size=(2, 3))`."""
+    import torch
+
+    if len(node.args) != 1:
+        raise InputError(t("input.tensor_args", name=where))
+    data = node.args[0]
+    dtype: torch.dtype | None = options.get("dtype")
+    size_node = options.get("size")
+    if size_node is not None:
+        size = _size_values(size_node, "tensor", text, where)
+        elided = isinstance(data, ast.Constant) and data.value is Ellipsis
+        empty = isinstance(data, ast.List) and not data.elts
+        meta = options.get("device") == "meta" or settings.current().meta
+        if not ((elided and meta) or (empty and math.prod(size) == 0)):
+            raise InputError(t("input.size_printed", name=where, size=_clip(_segment(text, size_node), 30)))
+        sizes = [int(s) for s in size]
+        return torch.empty(
+            sizes, dtype=dtype or torch_dtype(settings.current().dtype), device="meta" if elided else "cpu"
+        )
+    value = _literal_node(data, text, where, 0)
+    tensor = tensor_from_value(value, where, dtype)
+    return tensor.to("meta") if options.get("device") == "meta" else tensor
+
+
+def _size_values(node: ast.expr, func: str, text: str, where: str) -> list[int | float]:
+    value = _literal_node(node, text, where, 0)
+    values = value if isinstance(value, list) else [value]
+    return _number_args(func, values, [_segment(text, e) for e in getattr(node, "elts", [node])], where)
+
+
+def _constructor_args(func: str, nodes: list[ast.expr], text: str, where: str) -> list[int | float]:
+    # zeros((2, 3)) and zeros([2, 3]) mean zeros(2, 3), as in torch.
+    if len(nodes) == 1 and isinstance(nodes[0], (ast.Tuple, ast.List)):
+        nodes = list(nodes[0].elts)
+    if len(nodes) > MAX_DEPTH:
+        raise InputError(t("input.too_many_dims", name=where, count=len(nodes), limit=MAX_DEPTH))
+    values = []
+    for node in nodes:
+        try:
+            values.append(_literal_node(node, text, where, 0))  # a list is refused below
+        except InputError:
+            raise InputError(
+                t("input.constructor_arg", name=where, func=func, arg=_clip(_segment(text, node), 20))
+            ) from None
+    return _number_args(func, values, [_segment(text, n) for n in nodes], where)
+
+
+def _number_args(func: str, values: list[Any], shown: list[str], where: str) -> list[int | float]:
+    if len(values) > MAX_DEPTH:
+        raise InputError(t("input.too_many_dims", name=where, count=len(values), limit=MAX_DEPTH))
+    args: list[int | float] = []
+    for value, text in zip(values, shown, strict=False):
+        integer = type(value) is int
+        finite_float = type(value) is float and math.isfinite(value)
+        if not (integer or (func == "arange" and finite_float)):
+            raise InputError(t("input.constructor_arg", name=where, func=func, arg=_clip(text, 20)))
+        args.append(value)
+    if func == "arange" and not 1 <= len(args) <= 3:
+        raise InputError(t("input.arange_args", name=where))
+    if func == "eye" and not 1 <= len(args) <= 2:
+        raise InputError(t("input.eye_args", name=where))
+    if func != "arange" and any(a < 0 for a in args):
+        raise InputError(t("input.negative_size", name=where, func=func))
+    return args
+
+
+def construct(
+    func: str,
+    args: list[int | float],
+    where: str,
+    call: str,
+    dtype: torch.dtype | None = None,
+    meta_device: bool = False,
+) -> torch.Tensor:
+    """zeros(2, 3), arange(1, 13), rand(2, 3), eye(3), shape(1000000, 1000000), ..."""
+    import torch
+
     s = settings.current()
-    meta = func == "shape" or s.meta
+    meta = func == "shape" or s.meta or meta_device
     sizes: list[Any]
     if func == "arange":
         sizes = [_arange_length(args, where)]
@@ -413,12 +722,13 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
             t(
                 "input.constructor_too_many",
                 name=where,
-                call=f"{func}({_clip(args_text.strip())})",
+                call=call,
                 numel=_fmt_huge(numel),
                 limit=fmt_count(s.max_elements),
             )
         )
-    dtype = torch_dtype(s.dtype)
+    if dtype is None:
+        dtype = torch_dtype(s.dtype)
     device = "meta" if meta else "cpu"
     try:
         if func == "shape":
@@ -434,43 +744,88 @@ def construct(func: str, args_text: str, where: str) -> torch.Tensor:
             return draw(sizes, dtype=dtype, device=device)
         fill = torch.zeros if func == "zeros" else torch.ones
         return fill(sizes, dtype=dtype, device=device)
-    except (RuntimeError, TypeError, ValueError) as e:
-        raise InputError(f"{where}: {func}({args_text.strip()}): {_first_line(e)}") from None
+    except (RuntimeError, TypeError, ValueError, OverflowError) as e:  # arange(-1e308, 1e308) on meta
+        raise InputError(t("input.torch_refused", name=where, call=call, error=_first_line(e))) from None
 
 
-def _constructor_args(func: str, text: str, where: str) -> list[int | float]:
-    inner = text.strip()
-    # zeros((2, 3)) and zeros([2, 3]) mean zeros(2, 3), as in torch.
-    if len(inner) >= 2 and inner[0] + inner[-1] in ("()", "[]"):
-        inner = inner[1:-1]
-    if inner.count(",") >= MAX_DEPTH:  # before splitting a huge text into parts
-        raise InputError(t("input.too_many_dims", name=where, count=inner.count(",") + 1, limit=MAX_DEPTH))
-    parts = [p.strip() for p in inner.split(",") if p.strip()]
-    args: list[int | float] = []
-    for part in parts:
+def _apply_method(tensor: torch.Tensor, node: ast.expr, text: str, where: str) -> torch.Tensor:
+    """One method of METHODS (or attribute of ATTRIBUTES), applied by torch."""
+    import torch
+
+    if isinstance(node, ast.Attribute):  # .T, .mT
+        if node.attr not in ATTRIBUTES:
+            raise InputError(
+                t("input.method", name=where, method=_clip(node.attr, 30), known=_known_methods())
+            )
+        shown = "." + node.attr
+        apply: Callable[[], torch.Tensor] = lambda: getattr(tensor, node.attr)  # noqa: E731
+    else:
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        name = node.func.attr
+        if name not in METHODS:
+            raise InputError(
+                t("input.method", name=where, method=_clip(name, 30) + "()", known=_known_methods())
+            )
+        parts = [_segment(text, a) for a in node.args] + [_segment(text, k) for k in node.keywords]
+        shown = f".{name}({', '.join(parts)})"
+        args, kwargs = _method_args(name, node, text, where)
+        apply = lambda: getattr(tensor, name)(*args, **kwargs)  # noqa: E731
+    try:
+        with warnings.catch_warnings():  # `.T` on 3 dimensions is deprecated: not the user's concern here
+            warnings.simplefilter("ignore")
+            result = apply()
+    except (RuntimeError, TypeError, ValueError, IndexError) as e:
+        raise InputError(
+            t("input.torch_refused", name=where, call=_clip(shown), error=_first_line(e))
+        ) from None
+    if not isinstance(result, torch.Tensor):
+        raise InputError(t("input.method", name=where, method=_clip(shown, 30), known=_known_methods()))
+    return result
+
+
+def _method_args(name: str, node: ast.Call, text: str, where: str) -> tuple[list[Any], dict[str, Any]]:
+    """Integers (or one tuple of them) for the shape methods; a dtype for `.to(...)`."""
+    if len(node.args) + len(node.keywords) > MAX_DEPTH:
+        raise InputError(
+            t("input.too_many_dims", name=where, count=len(node.args) + len(node.keywords), limit=MAX_DEPTH)
+        )
+    if name == "to":
+        dtypes = [*node.args, *(k.value for k in node.keywords if k.arg == "dtype")]
+        if len(dtypes) != 1 or len(node.args) + len(node.keywords) != 1:
+            raise InputError(t("input.to_args", name=where))
+        return [_dtype_node(dtypes[0], text, where)], {}
+
+    def integers(arg: ast.expr) -> Any:
+        refused = InputError(
+            t("input.method_arg", name=where, method=name, arg=_clip(_segment(text, arg), 20))
+        )
         try:
-            args.append(int(part))
-        except ValueError:
-            try:
-                number = float(part)
-            except ValueError:
-                raise InputError(
-                    t("input.constructor_arg", name=where, func=func, arg=_clip(part, 20))
-                ) from None
-            if func != "arange" or not math.isfinite(number):
-                raise InputError(
-                    t("input.constructor_arg", name=where, func=func, arg=_clip(part, 20))
-                ) from None
-            args.append(number)
-    if func == "arange" and not 1 <= len(args) <= 3:
-        raise InputError(t("input.arange_args", name=where))
-    if func == "eye" and not 1 <= len(args) <= 2:
-        raise InputError(t("input.eye_args", name=where))
-    if len(args) > MAX_DEPTH:
-        raise InputError(t("input.too_many_dims", name=where, count=len(args), limit=MAX_DEPTH))
-    if func != "arange" and any(a < 0 for a in args):
-        raise InputError(t("input.negative_size", name=where, func=func))
-    return args
+            value = _literal_node(arg, text, where, 0)  # an int, or one tuple of them
+        except InputError:
+            raise refused from None
+        flat = value if isinstance(value, list) else [value]
+        if any(type(v) is not int for v in flat):
+            raise refused
+        return value
+
+    args = [integers(a) for a in node.args]
+    kwargs: dict[str, Any] = {}
+    for keyword in node.keywords:
+        if keyword.arg not in _METHOD_KEYWORDS:
+            shown = keyword.arg or "**"
+            raise InputError(
+                t("input.keyword", name=where, func=name, key=shown, known=", ".join(_METHOD_KEYWORDS))
+            )
+        kwargs[keyword.arg] = integers(keyword.value)
+    return args, kwargs
+
+
+def _known_methods() -> str:
+    return ", ".join([*(f".{m}()" for m in METHODS), *(f".{a}" for a in ATTRIBUTES)])
+
+
+def _segment(text: str, node: ast.AST) -> str:
+    return ast.get_source_segment(text, node) or type(node).__name__
 
 
 def _arange_length(args: list[int | float], where: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.util
@@ -40,21 +41,56 @@ class BatchLine:
 
 
 batch_line: ContextVar[BatchLine | None] = ContextVar("tshape_batch_line", default=None)
+# Set by the %tshape magic in Jupyter: the notebook's tensors by name (`%tshape view x ...`).
+notebook_tensors: ContextVar[dict[str, torch.Tensor] | None] = ContextVar("tshape_notebook", default=None)
+
+
+# The inputs of one command hold at most this many times --max-elements together: each is
+# checked before it is made, and the total after each one, so that 60 × ones(10000000) stops
+# at the fifth rather than filling memory.
+TOTAL_INPUTS_FACTOR = 4
 
 
 class Loader:
-    """Reads TENSOR arguments for one command (standard input at most once)."""
+    """Reads TENSOR arguments for one command (standard input at most once), within a total
+    of TOTAL_INPUTS_FACTOR × --max-elements elements across all of them (shape-only
+    tensors hold none)."""
 
     def __init__(self) -> None:
         from tensorshape_cli.inputs import StdinReader
 
         # In a batch, standard input belongs to the run (it may be the batch file itself).
         self._stdin = StdinReader(_refuse_stdin if batch_line.get() is not None else None)
+        self._total = 0
 
     def __call__(self, text: str, name: str) -> torch.Tensor:
         from tensorshape_cli.inputs import load_tensor
 
-        return load_tensor(text, name, self._stdin)
+        named = notebook_tensors.get()
+        if named is not None and text.strip() in named:  # a notebook variable holding a tensor
+            tensor = named[text.strip()]
+            if settings.current().meta and tensor.device.type != "meta":
+                from tensorshape_cli.tensorfiles import shape_only
+
+                tensor = shape_only(tensor)
+        else:
+            tensor = load_tensor(text, name, self._stdin)
+        if tensor.device.type != "meta":
+            self._total += tensor.numel()
+            limit = TOTAL_INPUTS_FACTOR * settings.current().max_elements
+            if self._total > limit:
+                from tensorshape_cli.text import fmt_count
+
+                raise InputError(
+                    t(
+                        "input.total_too_many",
+                        name=name,
+                        total=fmt_count(self._total),
+                        limit=fmt_count(limit),
+                        factor=TOTAL_INPUTS_FACTOR,
+                    )
+                )
+        return tensor
 
     def optional(self, text: str | None, name: str) -> torch.Tensor | None:
         return None if text is None else self(text, name)
@@ -146,49 +182,127 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
             built = build(Loader())
         except InputError as e:
             # one line, whatever text the message quotes (messages already quote it so)
-            print("tshape: " + " ".join(str(e).splitlines()), file=sys.stderr)
+            say("tshape: " + " ".join(str(e).splitlines()))
             return ExitCode.USAGE
         explanations = built if isinstance(built, list) else [built]
         line = batch_line.get()
         if line is not None:
-            from tensorshape_cli.messages import t
-
             for ex in explanations:
                 ex.line = line.number
                 ex.command = ex.command or t("batch.command", command=line.command, line=line.number)
         draw = render.get(line.format if line is not None else common.output_format())
+        _tolerant(sys.stdout)
         try:
             for ex in explanations:
                 draw(ex, sys.stdout)
             sys.stdout.flush()
         except BrokenPipeError:
             return silence_closed_stdout()
+        except OSError as e:  # stdout on a full disk (>/dev/full), a device that fails
+            silence_closed_stdout()  # nothing left to flush at exit, where it would fail again
+            say(f"tshape: {t('output.failed', error=e.strerror or e)}")
+            return ExitCode.USAGE
         if export is not None:
             try:
-                render.get_module("rich").export(explanations, export)
+                write_export(explanations, export)
             except OSError as e:
                 error = e.strerror or str(e)
-                print(f"tshape: {t('export.failed', path=common.export, error=error)}", file=sys.stderr)
+                say(f"tshape: {t('export.failed', path=_shown(common.export), error=error)}")
                 return ExitCode.USAGE
     return max(exit_code(ex) for ex in explanations)
 
 
+def say(message: str) -> None:
+    """A line on stderr; when stderr itself cannot be written (2>/dev/full), the exit code
+    is all that is left to tell, and it stays the one the message would have come with."""
+    try:
+        print(message, file=sys.stderr)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _tolerant(stream: object) -> None:
+    """Characters stdout's encoding cannot write (PYTHONIOENCODING=ascii, a C locale, an
+    argument that was not UTF-8) are written as escapes (\\xb7) rather than failing."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+
+
 def check_export(path: str | None) -> str | None:
-    """--export FILE: refused before any work when its type or directory is wrong."""
+    """--export FILE: refused before any work when its type or directory is wrong, when it
+    is a symbolic link (tshape writes through no link), or when it exists and is not a
+    regular file (a FIFO, a device such as /dev/full)."""
     if path is None:
         return None
+    import stat
     from pathlib import Path
 
+    from tensorshape_cli.inputs import _expand_user
     from tensorshape_cli.options import EXPORT_SUFFIXES
 
-    target = Path(path).expanduser()
+    shown = _shown(path)
     if not path.lower().endswith(EXPORT_SUFFIXES):
-        raise InputError(t("export.suffix", path=path))
-    if target.is_dir():
-        raise InputError(t("export.is_dir", path=path))
-    if not target.parent.is_dir():
-        raise InputError(t("export.no_dir", path=path, parent=target.parent))
+        raise InputError(t("export.suffix", path=shown))
+    target = _expand_user(Path(path))
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except (OSError, ValueError) as e:  # a name too long, a directory without search permission, a NUL
+        raise InputError(t("export.path", path=shown, error=getattr(e, "strerror", None) or e)) from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise InputError(t("export.symlink", path=shown))
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(t("export.is_dir", path=shown))
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(t("export.not_regular", path=shown))
+    try:
+        parent_ok = target.parent.is_dir()
+    except OSError as e:
+        raise InputError(t("export.path", path=shown, error=e.strerror or e)) from None
+    if not parent_ok:
+        raise InputError(t("export.no_dir", path=shown, parent=_shown(target.parent)))
     return str(target)
+
+
+def write_export(explanations: list[Explanation], path: str) -> None:
+    """Write the picture to a new file beside `path`, then rename it over `path`: a file
+    that exists is replaced whole (never half-written, never written through a link made
+    after the check), and a failure leaves no file behind. OSError when it cannot."""
+    import tempfile
+    from pathlib import Path
+
+    from tensorshape_cli import render
+
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:64]}.", suffix=target.suffix)
+    try:
+        try:
+            mode = os.stat(target).st_mode & 0o777  # an existing file keeps its permissions
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
+        os.close(fd)
+        fd = -1
+        render.get_module("rich").export(explanations, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _shown(path: object) -> str:
+    from tensorshape_cli.inputs import shown_path
+
+    return shown_path(str(path))
 
 
 def silence_closed_stdout() -> int:

@@ -168,7 +168,7 @@ def find_check(doc: dict[str, Any], label: str) -> dict[str, Any]:
 def assert_schema(doc: dict[str, Any]) -> None:
     """schema_version 1 exactly as design.md writes it (plus the optional 'table' on steps, and
     'line', the batch file line, in the output of `tshape run`)."""
-    assert TOP_KEYS <= set(doc) <= TOP_KEYS | {"line"}, sorted(doc)
+    assert TOP_KEYS <= set(doc) <= TOP_KEYS | {"line", "outputs"}, sorted(doc)
     if "line" in doc:
         assert isinstance(doc["line"], int) and doc["line"] >= 1
     assert doc["schema_version"] == 1
@@ -187,8 +187,10 @@ def assert_schema(doc: dict[str, Any]) -> None:
             _assert_tensor_schema(step["tensor"])
         table = step.get("table")
         if table is not None:
-            assert set(table) == {"columns", "rows"}
+            assert set(table) == {"columns", "rows", "status"}
             assert all(len(row) == len(table["columns"]) for row in table["rows"])
+            assert len(table["status"]) == len(table["rows"])
+            assert set(table["status"]) <= {"ok", "stretched", "mismatch"}
     for check in doc["checks"]:
         assert set(check) == CHECK_KEYS
         assert isinstance(check["label"], str)
@@ -196,6 +198,8 @@ def assert_schema(doc: dict[str, Any]) -> None:
         assert isinstance(check["ok"], bool)
     if doc["result"] is not None:
         _assert_tensor_schema(doc["result"])
+    for output in doc.get("outputs") or []:
+        _assert_tensor_schema(output)
     if doc["error"] is not None:
         assert set(doc["error"]) == ERROR_KEYS
         assert all(isinstance(doc["error"][k], str) for k in ERROR_KEYS)

@@ -446,9 +446,10 @@ def test_demo_json(tshape):
         if doc["op"] == "unsqueeze":
             n = x.dim()
             tour = step_tensors(doc)[1:]
-            assert len(tour) == 2 * n + 2
-            for info, d in zip(tour, range(-(n + 1), n + 1), strict=True):
+            assert len(tour) == len(doc["outputs"]) == n + 1  # each position once
+            for info, output, d in zip(tour, doc["outputs"], range(n + 1), strict=True):
                 assert_tensor(info, x.unsqueeze(d))
+                assert_tensor(output, x.unsqueeze(d - n - 1))
         elif doc["op"] == "view":
             shape = [int(s) for s in re.search(r"view\(([^)]*)\)", doc["call"]).group(1).split(",")]
             assert_tensor(doc["result"], x.view(*shape))

@@ -71,3 +71,70 @@ def test_bad_export_targets_exit_2_before_any_work(tshape, tmp_path, name):
     assert r.stdout == ""
     assert_one_line(r.stderr)
     assert "--export" in r.stderr
+
+
+# --- what --export does with what is already there ---------------------------------------------
+
+ARGS = ["unsqueeze", "[1, 2]", "-d", "0", "-q"]
+
+
+def test_export_refuses_a_symbolic_link(tshape, tmp_path):
+    real = tmp_path / "real.svg"
+    real.write_text("mine")
+    for name, target in (("link.svg", real), ("dangling.svg", tmp_path / "nowhere.svg")):
+        link = tmp_path / name
+        link.symlink_to(target)
+        r = tshape(*ARGS, "--export", str(link))
+        assert r.code == 2 and r.stdout == ""
+        assert_one_line(r.stderr)
+        assert "symbolic link" in r.stderr
+    assert real.read_text() == "mine"
+    assert not (tmp_path / "nowhere.svg").exists()
+
+
+def test_export_replaces_an_existing_file_whole_keeping_its_mode(tshape, tmp_path):
+    import os
+    import stat
+
+    target = tmp_path / "out.svg"
+    target.write_text("old")
+    os.chmod(target, 0o640)
+    r = tshape(*ARGS, "--export", str(target))
+    assert r.code == 0, r.stderr
+    assert target.read_text().startswith("<svg")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.svg"]  # no temporary file left
+
+
+def test_export_refuses_an_existing_special_file(tshape, tmp_path):
+    import os
+
+    fifo = tmp_path / "out.svg"
+    os.mkfifo(fifo)
+    r = tshape(*ARGS, "--export", str(fifo))
+    assert r.code == 2 and "not a regular file" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["~nosuchuser/x.svg", "a" * 300 + ".svg"])
+def test_export_paths_that_cannot_be_used_are_a_sentence(tshape, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    r = tshape(*ARGS, "--export", name)
+    assert r.code == 2 and r.stdout == ""
+    assert_one_line(r.stderr)
+    assert "--export" in r.stderr
+
+
+def test_export_failing_to_write_is_exit_2_and_leaves_nothing(tshape, tmp_path, monkeypatch):
+    # a read-only directory, a full disk: the failure comes while writing (root ignores modes,
+    # so the write itself is made to fail)
+    from tensorshape_cli.render import rich_format
+
+    def full(explanations, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rich_format, "export", full)
+    r = tshape(*ARGS, "--export", str(tmp_path / "out.svg"))
+    assert r.code == 2
+    assert_one_line(r.stderr)
+    assert "No space left on device" in r.stderr
+    assert list(tmp_path.iterdir()) == []

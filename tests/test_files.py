@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
 import sys
 
 import numpy as np
@@ -288,11 +289,13 @@ def test_corrupt_safetensors(tshape, tmp_path):
     assert str(path) in refused(tshape, str(path))
 
 
-def test_without_the_safetensors_package(tshape, tmp_path, monkeypatch):
+def test_safetensors_read_without_the_safetensors_package(tshape, tmp_path, monkeypatch):
+    # the format is read directly (no memory map): the package is needed to write, not to read
     path = tmp_path / "m.safetensors"
-    save_file({"w": torch.ones(2)}, str(path))
+    save_file({"w": torch.arange(6.0).reshape(2, 3)}, str(path))
+    expected = load_file(str(path))["w"]
     monkeypatch.setitem(sys.modules, "safetensors", None)  # import safetensors now fails
-    assert "pip install safetensors" in refused(tshape, str(path))
+    assert_tensor(read_x(tshape, str(path)), expected)
 
 
 # --- options that apply to file tensors ----------------------------------------------------------
@@ -352,3 +355,183 @@ def test_example_files_are_what_make_files_writes():
             assert torch.equal(loaded[key], tensor), key
     x = torch.from_numpy(np.load(examples / "x.npy", allow_pickle=False))
     assert torch.equal(x, torch.arange(1, 13, dtype=torch.float32).view(3, 2, 2))
+
+
+# --- hostile files: shared references, archives, truncation, special files, dtypes, names -------
+
+
+def test_shared_references_are_walked_once(tshape, tmp_path):
+    # 40 levels of {'a': d, 'b': d}: 2 KB on disk, 2^40 paths if every reference were followed
+    d: object = {"w": torch.arange(3.0)}
+    for _ in range(40):
+        d = {"a": d, "b": d}
+    path = tmp_path / "shared.pt"
+    torch.save(d, path)
+    assert path.stat().st_size < 10_000
+    r = tshape("inspect", str(path), "--json")
+    assert r.code == 0, r.stderr
+    assert list(r.doc["inputs"]) == ["a." * 40 + "w"]  # the first path that reaches it
+    assert r.doc["checks"][0]["torch"] == 3
+
+
+def test_a_dict_that_holds_itself_is_listed_once(tshape, tmp_path):
+    d: dict = {"w": torch.ones(2)}
+    d["self"] = d
+    path = tmp_path / "cycle.pt"
+    torch.save(d, path)
+    r = tshape("inspect", str(path), "--json")
+    assert r.code == 0, r.stderr
+    assert list(r.doc["inputs"]) == ["w"]
+
+
+def _recompressed(src, dst, compress_data: bool) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            packed = info.filename.endswith(".pkl") or (compress_data and "/data/" in info.filename)
+            zout.writestr(info.filename, data, zipfile.ZIP_DEFLATED if packed else zipfile.ZIP_STORED)
+
+
+def test_compressed_archives_are_bounded_by_their_declared_size(tshape, tmp_path, monkeypatch):
+    from tensorshape_cli import tensorfiles
+
+    src, packed = tmp_path / "m.pt", tmp_path / "packed.pt"
+    torch.save({"w": torch.arange(6.0)}, src)
+    _recompressed(src, packed, compress_data=False)
+    assert_tensor(read_x(tshape, f"{packed}:w"), torch.arange(6.0))  # a small compressed pickle is read
+    monkeypatch.setattr(tensorfiles, "MAX_INFLATED_BYTES", 10)
+    line = refused(tshape, f"{packed}:w")
+    assert "too large" in line and "nested" not in line
+
+
+def test_compressed_tensor_data_is_refused(tshape, tmp_path):
+    src, packed = tmp_path / "m.pt", tmp_path / "packed.pt"
+    torch.save({"w": torch.arange(6.0)}, src)
+    _recompressed(src, packed, compress_data=True)
+    assert "compressed tensor data" in refused(tshape, f"{packed}:w")
+
+
+@pytest.mark.parametrize("kind", ["pt", "npy", "safetensors"])
+def test_a_file_truncated_while_it_is_read_is_a_sentence(tmp_path, kind):
+    # the table of contents is read, then the file shrinks (a trainer overwriting it): the
+    # tensor's data is read with plain reads, so this is an InputError, never SIGBUS
+    from tensorshape_cli import settings, tensorfiles
+    from tensorshape_cli.errors import InputError
+
+    path = tmp_path / f"m.{kind}"
+    w = torch.arange(4096.0)
+    if kind == "pt":
+        torch.save({"w": w}, path)
+    elif kind == "npy":
+        np.save(path, w.numpy())
+    else:
+        save_file({"w": w}, str(path))
+    with settings.use(settings.Settings()):
+        found = tensorfiles.open_file(path, "x")
+        key = next(iter(found.shapes))
+        assert torch.equal(found.read(key), w)
+        os.truncate(path, path.stat().st_size - 8192)
+        with pytest.raises(InputError, match="truncated"):
+            found.read(key)
+
+
+def test_views_in_a_checkpoint_read_their_own_elements(tshape, tmp_path):
+    base = torch.arange(24.0).reshape(4, 6)
+    path = tmp_path / "views.pt"
+    torch.save({"t": base.t(), "cols": base[1:, ::2]}, path)
+    assert_tensor(read_x(tshape, f"{path}:t"), base.t())
+    assert_tensor(read_x(tshape, f"{path}:cols"), base[1:, ::2])
+
+
+@pytest.mark.parametrize("spec", ["@{}", "{}.json", "{}.npy", "{}.pt", "{}.safetensors"])
+def test_a_fifo_is_refused_at_once(tmp_path, spec):
+    # no writer will ever come: opening it for reading would block forever
+    fifo = tmp_path / "pipe"
+    name = spec.format(fifo)
+    os.mkfifo(name.removeprefix("@"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorshape_cli", "unsqueeze", name, "-d", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert_one_line(proc.stderr)
+    assert "FIFO" in proc.stderr and "empty" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["sum", "mean"])
+def test_complex_arrays_are_refused_by_name(tshape, tmp_path, command):
+    path = tmp_path / "c.npy"
+    np.save(path, np.ones(3, dtype=np.complex64))
+    r = tshape(command, str(path))
+    assert r.code == 2
+    assert_one_line(r.stderr)
+    assert "complex64" in r.stderr
+    r = tshape("matmul", str(path), str(path))
+    assert r.code == 2 and "complex64" in r.stderr
+    # --dtype does not silently drop the imaginary part either
+    assert tshape(command, str(path), "--dtype", "float32").code == 2
+
+
+def test_float8_is_refused_by_name_and_converted_with_dtype(tshape, tmp_path):
+    path = tmp_path / "f8.safetensors"
+    w = torch.tensor([0.5, 1.0, 2.0]).to(torch.float8_e4m3fn)
+    save_file({"w": w}, str(path))
+    assert "float8_e4m3fn" in refused(tshape, str(path))
+    assert_tensor(read_x(tshape, str(path), "--dtype", "float32"), w.to(torch.float32))
+
+
+def test_bad_npy_magic_is_not_called_pickled(tshape, tmp_path):
+    path = tmp_path / "bad.npy"
+    path.write_bytes(b"NOTNUMPY" + b"\0" * 100)
+    line = refused(tshape, str(path))
+    assert "not a .npy" in line and "pickle" not in line
+
+
+def test_object_arrays_are_still_refused(tshape, tmp_path):
+    path = tmp_path / "obj.npy"
+    np.save(path, np.array([1, "a"], dtype=object), allow_pickle=True)
+    assert "pickled" in refused(tshape, str(path))
+
+
+def test_an_unreadable_safetensors_file_says_permission_denied(tshape, tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    save_file({"w": torch.ones(2)}, str(path))
+    real_open = os.open
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    line = refused(tshape, str(path))
+    assert "permission denied" in line and "No such file" not in line
+
+
+@pytest.mark.parametrize("spec", ["~nosuchuser/x.npy", "~nosuchuser/x.pt:w", "@~nosuchuser/x.json"])
+def test_an_unknown_user_in_a_path_is_a_missing_file(tshape, spec):
+    assert "no such file" in refused(tshape, spec)
+
+
+def test_a_name_too_long_is_a_sentence(tshape, tmp_path):
+    for spec in (f"{tmp_path}/{'a' * 300}.npy", f"@{tmp_path}/{'a' * 300}.json"):
+        assert "too long" in refused(tshape, spec)
+
+
+def test_control_characters_in_keys_never_reach_the_terminal(tshape, tmp_path):
+    path = tmp_path / "ctl.safetensors"
+    save_file({"a\x1b]0;title\x07b": torch.ones(2), "two\nlines": torch.ones(3)}, str(path))
+    for fmt in ("plain", "rich"):
+        r = tshape("inspect", str(path), "-f", fmt)
+        assert r.code == 0 and "\x1b]0" not in r.stdout and "two\nlines" not in r.stdout
+        assert "a\\x1b]0;title\\x07b" in r.stdout
+    r = tshape("inspect", str(path), "-q")
+    assert r.stdout.splitlines() == ["a\\x1b]0;title\\x07b 2", "two\\nlines 3"]
+    r = tshape("unsqueeze", f"{path}:nokey")
+    assert r.code == 2 and "\x1b" not in r.stderr
+    assert_one_line(r.stderr)

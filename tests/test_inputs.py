@@ -17,6 +17,11 @@ from conftest import (
     torch_layout,
     values_equal,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tensorshape_cli import settings as tshape_settings
+from tensorshape_cli.inputs import load_tensor
 
 INT64_MAX = 2**63 - 1
 
@@ -521,3 +526,291 @@ def test_constructor_plain(tshape, spec, make):
     expected = make()
     assert plain_summary(expected) in r.stdout
     assert torch_layout(expected) in r.stdout
+
+
+# --- tensors pasted as code writes them and as torch prints them ---------------------------------
+
+# The oracle for code: the same text run by Python on torch (eval, in the test only, on this
+# fixed list), under any module alias, after the same manual_seed.
+CONSTRUCTOR_NAMES = ("tensor", "zeros", "ones", "arange", "eye", "rand", "randn")
+ORACLE_NAMES = {"torch": torch, "tr": torch, "t": torch, "th": torch, "nan": math.nan, "inf": math.inf}
+ORACLE_NAMES |= {name: getattr(torch, name) for name in CONSTRUCTOR_NAMES}
+
+AS_CODE_WRITES_IT = [
+    "torch.tensor([1, 2, 3])",
+    "tr.tensor([[1, 2], [3, 4]])",
+    "t.tensor((1.5, 2))",
+    "tensor([[1., 2.], [3., 4.]])",
+    "tensor(7)",
+    "tensor(-2.5)",
+    "tensor([True, False])",
+    "tensor([nan, inf, -inf])",
+    "torch.tensor([1, 2, 3], dtype=torch.int32)",
+    "torch.tensor([1.7, -2.2], dtype=torch.int64)",
+    "torch.tensor([[1, 2]], dtype=torch.float64)",
+    "torch.tensor([1, 0], dtype=torch.bool)",
+    "torch.tensor([1.5, 2], dtype=torch.float16)",
+    "torch.tensor([1.5, 2], dtype=torch.bfloat16)",
+    "torch.tensor([1, 200], dtype=torch.uint8)",
+    "torch.tensor([1, 2], dtype=torch.long)",
+    "torch.tensor([1, 2], dtype=torch.float)",
+    "torch.tensor([1, 2], dtype=torch.double)",
+    "torch.tensor([1.0, 2.0], requires_grad=True)",
+    "torch.tensor([1, 2], device='cpu')",
+    "torch.zeros(2, 3)",
+    "torch.zeros((2, 3), dtype=torch.int32)",
+    "torch.zeros(size=(2, 3))",
+    "torch.ones(4, dtype=torch.float64)",
+    "torch.eye(3, dtype=torch.int64)",
+    "torch.arange(12, dtype=torch.float32)",
+    "arange(12).reshape(3, 4)",
+    "arange(12).reshape((3, -1))",
+    "arange(12).reshape(2, 6)",
+    "torch.arange(24).float()",
+    "torch.arange(24).view(2, 3, 4).permute(2, 0, 1)",
+    "torch.arange(24).view(2, 3, 4).transpose(0, 2)",
+    "torch.arange(6).reshape(2, 3).T",
+    "torch.arange(6).reshape(2, 3).t()",
+    "torch.arange(24).reshape(2, 3, 4).mT",
+    "torch.arange(6).reshape(2, 3).T.contiguous()",
+    "torch.arange(6).unsqueeze(0).unsqueeze(-1)",
+    "torch.zeros(2, 1, 3).squeeze()",
+    "torch.zeros(2, 1, 3).squeeze(1)",
+    "torch.zeros(2, 3, 4).flatten(1)",
+    "torch.zeros(2, 3, 4).flatten(start_dim=0, end_dim=1)",
+    "torch.arange(6).double()",
+    "torch.arange(6).half()",
+    "torch.arange(6).bfloat16()",
+    "torch.arange(6).float().int()",
+    "torch.arange(6).long()",
+    "torch.arange(6).short()",
+    "torch.arange(6).char()",
+    "torch.arange(6).byte()",
+    "torch.arange(6).bool()",
+    "torch.arange(6).to(torch.float64)",
+    "torch.arange(6).to(dtype=torch.int16)",
+    "tensor([[1, 2], [3, 4]]).T",
+    "torch.tensor([[1, 2, 3]]).reshape(-1)",
+    "torch.arange(24).reshape(2, 3, 4).T",
+]
+
+
+@pytest.mark.filterwarnings("ignore:The use of `x.T`")  # torch's, in the oracle's own eval
+@pytest.mark.parametrize("text", AS_CODE_WRITES_IT)
+def test_code_as_written_is_the_tensor_torch_makes(tshape, text):
+    torch.manual_seed(3)
+    expected = eval(text, {"__builtins__": {}}, ORACLE_NAMES)
+    assert_tensor(read_x(tshape, text, "--seed", "3"), expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["torch.randn(2, 3).T", "t.rand(3, 2).reshape(-1)", "torch.randn(2, 3, dtype=torch.float64).mT"],
+)
+def test_random_constructors_with_methods_follow_the_seed(tshape, text):
+    torch.manual_seed(11)
+    expected = eval(text, {"__builtins__": {}}, ORACLE_NAMES)
+    assert_tensor(read_x(tshape, text, "--seed", "11"), expected)
+
+
+PRINTED = [
+    torch.tensor([1, 2, 3]),
+    torch.tensor([1, 2, 3], dtype=torch.int32),
+    torch.tensor([[-1, 2], [3, 4]], dtype=torch.int16),
+    torch.tensor([1, 2], dtype=torch.int8),
+    torch.tensor([1, 200], dtype=torch.uint8),
+    torch.tensor([[1.5, -2.25], [3.0, 4.0]]),
+    torch.tensor([1.5, 2.0], dtype=torch.float64),
+    torch.tensor([1.5, 2.0], dtype=torch.float16),
+    torch.tensor([1.5, 2.0], dtype=torch.bfloat16),
+    torch.tensor([True, False]),
+    torch.tensor([math.nan, math.inf, -math.inf]),
+    torch.tensor([1e10, 1.0]),
+    torch.tensor(3.5),
+    torch.tensor(7, dtype=torch.int32),
+    torch.zeros(0, 3),
+    torch.zeros(2, 0, dtype=torch.int32),
+    torch.ones(2, 2, 3),
+]
+
+
+@pytest.mark.parametrize("tensor", PRINTED, ids=repr)
+def test_torch_printed_form_is_read_back(tshape, tensor):
+    # what torch prints, pasted: the same tensor comes back
+    assert_tensor(read_x(tshape, repr(tensor)), tensor)
+
+
+def test_printed_forms_of_autograd_results_are_read_back(tshape):
+    leaf = torch.tensor([1.0, 2.0], requires_grad=True)
+    result = leaf * 2
+    for tensor in (leaf, result):
+        printed = repr(tensor)
+        assert "requires_grad=True" in printed or "grad_fn=<" in printed
+        assert_tensor(read_x(tshape, printed), tensor.detach())
+
+
+def test_printed_meta_tensor_is_read_as_a_shape_only_tensor(tshape):
+    tensor = torch.empty(2, 3, dtype=torch.int32, device="meta")
+    printed = repr(tensor)  # tensor(..., device='meta', size=(2, 3), dtype=torch.int32)
+    info = read_x(tshape, printed)
+    assert_tensor(info, tensor, values=False)
+    assert info["values"] is None
+
+
+def test_multi_line_printout_is_read(tshape):
+    tensor = torch.arange(24).reshape(2, 3, 4)
+    assert "\n" in repr(tensor)
+    assert_tensor(read_x(tshape, repr(tensor)), tensor)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("arange(12).repeat(2)", "repeat"),
+        ("arange(12).sum()", "sum"),
+        ("arange(12).shape", "shape"),
+        ("arange(12) + 1", "arange(12) + 1"),
+        ("torch.tensor([1, 2]) * 2", "torch.tensor([1, 2]) * 2"),
+        ("tensor([1], device='cuda:0')", "cuda:0"),
+        ("tensor([1], dtype=torch.complex64)", "complex64"),
+        ("tensor([1], dtype='int32')", "'int32'"),
+        ("tensor([1], layout=torch.strided)", "layout"),
+        ("torch.zeros(2, out=x)", "out"),
+        ("torch.arange(3, size=(3,))", "size"),
+        ("tensor([1, 2], size=(3,))", "size=(3,)"),
+        ("tensor([1], [2])", "tensor()"),
+        ("tensor()", "tensor()"),
+        ("torch.nn.functional.relu(x)", "torch.nn.functional.relu"),
+        ("torch.full((2, 3), 1.5)", "full"),
+        ("arange(6).view(2, n)", "'n'"),
+        ("arange(6).view(2, 3.0)", "'3.0'"),
+        ("arange(6).to('cuda')", "'cuda'"),
+        ("arange(6).to(torch.float64, torch.int32)", ".to()"),
+        ("arange(6).flatten(out=1)", "out"),
+        ("arange(12).reshape(2, *s)", "*s"),
+        ("tensor([   0,    1,    2,  ..., 997, 998, 999])", "..."),
+        ("arange(6)" + ".float()" * 40, "32"),
+    ],
+)
+def test_what_is_not_read_is_refused_by_name(tshape, text, named):
+    line = refused(tshape, text)
+    assert named in line, line
+
+
+@pytest.mark.parametrize(
+    ("text", "call"),
+    [
+        ("arange(12).reshape(5, 3)", lambda: torch.arange(12).reshape(5, 3)),
+        ("arange(12).reshape(2, -1, -1)", lambda: torch.arange(12).reshape(2, -1, -1)),
+        ("arange(6).reshape(2, 3).T.view(-1)", lambda: torch.arange(6).reshape(2, 3).T.view(-1)),
+        ("arange(6).permute(1, 0)", lambda: torch.arange(6).permute(1, 0)),
+        ("arange(6).mT", lambda: torch.arange(6).mT),
+        ("arange(6).unsqueeze(5)", lambda: torch.arange(6).unsqueeze(5)),
+    ],
+)
+def test_a_method_torch_refuses_is_refused_with_torch_words(tshape, text, call):
+    with pytest.raises((RuntimeError, IndexError, ValueError)) as torch_says:
+        call()
+    line = refused(tshape, text)
+    assert str(torch_says.value).splitlines()[0] in line
+    method = text[text.rindex(".") :].split("(")[0]  # .reshape, .mT: the construct is named
+    assert method in line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "arange(12).reshape(2, 6).view(5, x)",
+        "zeros(2, y).float()",
+        "arange(12).reshape(2, 6)).T",
+        "ones(2, 3",
+    ],
+)
+def test_no_message_quotes_a_fragment_cut_at_a_comma(tshape, text):
+    line = refused(tshape, text)
+    for fragment in text.split(","):
+        # a piece of the text cut at a comma, as the old reader quoted it ("got '12).reshape(2'")
+        if fragment.count("(") != fragment.count(")"):
+            assert f"'{fragment.strip()}'" not in line, line
+
+
+def test_methods_keep_the_element_limit_checked_before_allocation(tshape, monkeypatch):
+    calls = []
+    real = torch.arange
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "arange", spy)
+    line = refused(tshape, "torch.arange(2501).reshape(50, -1).float()", "--max-elements", "2500")
+    assert {"2501", "2500"} <= numbers_in(line)
+    assert calls == []
+    info = read_x(
+        tshape, "torch.arange(2500).reshape(50, -1).T", "--max-elements", "2500", "--max-values", "2500"
+    )
+    assert_tensor(info, real(2500).reshape(50, -1).T)
+
+
+def test_dtype_option_converts_what_the_text_makes(tshape):
+    cases = [
+        ("arange(6).float()", "int32", torch.arange(6, dtype=torch.int32).float().to(torch.int32)),
+        ("tensor([1.7, 2.2], dtype=torch.float64)", "int64", torch.tensor([1.7, 2.2]).double().long()),
+        ("tensor([1, 2])", "float64", torch.tensor([1, 2], dtype=torch.float64)),
+    ]
+    for text, dtype, expected in cases:
+        assert_tensor(read_x(tshape, text, "--dtype", dtype), expected)
+
+
+def test_meta_option_keeps_the_methods_strides(tshape):
+    expected = torch.empty(12, device="meta").reshape(3, 4).T
+    info = read_x(tshape, "arange(12, dtype=torch.float32).reshape(3, 4).T", "--meta")
+    assert_tensor(info, expected, values=False)
+    assert info["values"] is None
+
+
+def test_a_transposed_input_makes_view_fail_as_in_torch(tshape):
+    with pytest.raises(RuntimeError):
+        torch.arange(6).reshape(2, 3).T.view(-1)
+    r = tshape("view", "arange(6).reshape(2, 3).T", "--shape", "-1", "--json")
+    assert r.code == 1, r.stderr
+    assert r.doc["error"]["kind"] == "view_not_contiguous"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 3), max_size=3),
+    dtype=st.sampled_from([torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.bool]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_printed_integer_tensor_is_read_back(shape, dtype, seed):
+    generator = torch.Generator().manual_seed(seed)
+    tensor = torch.randint(0, 100, shape, generator=generator).to(dtype)
+    with tshape_settings.use(tshape_settings.Settings()):
+        got = load_tensor(repr(tensor), "x")
+    assert got.shape == tensor.shape
+    assert got.dtype == tensor.dtype
+    assert torch.equal(got, tensor)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    perm_seed=st.integers(0, 1000),
+    to_float=st.booleans(),
+)
+def test_any_reshape_permute_chain_is_what_torch_gives(sizes, perm_seed, to_float):
+    numel = math.prod(sizes)
+    perm = torch.randperm(len(sizes), generator=torch.Generator().manual_seed(perm_seed)).tolist()
+    dims = ", ".join(map(str, sizes))
+    text = f"torch.arange({numel}).reshape({dims}).permute({', '.join(map(str, perm))})"
+    expected = torch.arange(numel).reshape(sizes).permute(perm)
+    if to_float:
+        text += ".float()"
+        expected = expected.float()
+    with tshape_settings.use(tshape_settings.Settings()):
+        got = load_tensor(text, "x")
+    assert got.shape == expected.shape
+    assert got.stride() == expected.stride()
+    assert got.dtype == expected.dtype
+    assert torch.equal(got, expected)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -127,13 +128,17 @@ def test_file_over_the_size_cap_is_refused_before_reading(tmp_path):
     assert str(inputs.MAX_FILE_BYTES) in numbers_in(line)
 
 
-@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
-def test_devices_without_a_size_stop_at_the_first_binary_byte(device):
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null", "/dev/tty"])
+def test_devices_are_refused_by_name_without_reading(device):
+    # a device is no file of tensors: refused at once as what it is (never read, never "empty")
     if not Path(device).exists():
         pytest.skip(f"no {device}")
+    try:
+        os.close(os.open(device, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError:
+        pytest.skip(f"{device} cannot be opened here")
     line = refused("unsqueeze", f"@{device}")
-    assert device in line
-    assert "binary" in line
+    assert device in line and "character device" in line, line
 
 
 class _Endless(io.RawIOBase):
@@ -365,3 +370,71 @@ def test_twelve_dimensions_of_two_render_in_time(fmt):
     assert r.code == 0, r.stderr
     assert time.perf_counter() - start < 10
     assert r.stdout.count("[0, 0, 0, 0, 0, 0, 0, 0") <= 30
+
+
+# --- the results of matmul, cat and stack, and all of a command's inputs together ---------------
+
+
+def test_results_over_the_limit_are_refused_before_they_are_made():
+    for args in (
+        ["matmul", "ones(25000, 1)", "ones(1, 25000)"],
+        ["cat", "ones(3000000)", "ones(3000000)", "ones(3000000)", "ones(3000000)"],
+        ["stack", "ones(6000000)", "ones(6000000)"],
+    ):
+        r = run_tshape(*args)
+        assert r.code == 2 and r.stdout == ""
+        assert_one_line(r.stderr)
+        assert "would have shape" in r.stderr, r.stderr
+    # the same shapes alone are explained
+    r = run_tshape("matmul", "shape(25000, 1)", "shape(1, 25000)", "-q")
+    assert r.code == 0 and r.stdout.split() == ["25000", "25000"]
+
+
+def _limited(args: list[str], megabytes: int = 1500):
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+
+    return subprocess.run(
+        [sys.executable, "-m", "tensorshape_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=limit,
+    )
+
+
+@pytest.mark.parametrize("command", ["cat", "broadcast"])
+def test_the_inputs_of_one_command_are_bounded_together(command):
+    # 60 × 10 M float32 is 2.4 GB: under a 1.5 GB address space it fits only if refused early
+    from tensorshape_cli.runner import TOTAL_INPUTS_FACTOR
+    from tensorshape_cli.settings import DEFAULT_MAX_ELEMENTS
+
+    proc = _limited([command, *["ones(10000000)"] * 60])
+    assert proc.returncode == 2, proc.stderr[-300:]
+    assert proc.stderr.count("\n") == 1
+    limit = f"{TOTAL_INPUTS_FACTOR * DEFAULT_MAX_ELEMENTS:,}"
+    assert "together" in proc.stderr and limit in proc.stderr
+
+
+def test_nan_in_cat_is_unchanged():
+    r = run_tshape("cat", "[nan, 1.0]", "[2.0]", "--json")
+    assert r.code == 0, r.stderr
+    y = torch.cat([torch.tensor([math.nan, 1.0]), torch.tensor([2.0])])
+    assert [c["ok"] for c in r.doc["checks"]] == [True] * len(r.doc["checks"])
+    assert r.doc["result"]["shape"] == list(y.shape)
+    # a piece that differs is still ✗ (the check can fail)
+    from tensorshape_cli.ops.cat import same_values
+
+    assert same_values("p", y[:2], "a", torch.tensor([math.nan, 1.0]))[1]
+    assert not same_values("p", y[:2], "a", torch.tensor([math.nan, 5.0]))[1]
+    assert not same_values("p", y[:2], "a", torch.tensor([0.0, 1.0]))[1]
+
+
+def test_arange_beyond_any_size_under_meta_is_a_sentence():
+    line = refused("unsqueeze", "arange(-1e308, 1e308)", "--meta")
+    assert "arange" in line

@@ -362,10 +362,14 @@ def test_unreadable_file_even_as_root(tmp_path, monkeypatch):
     path = tmp_path / "x.json"
     path.write_text("[1, 2]")
 
-    def denied(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "open", denied)
+    def denied(file, *args, **kwargs):  # files are opened with os.open (non-blocking, then checked)
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     r = run_tshape("unsqueeze", f"@{path}")
     assert r.code == 2
     assert_one_line(r.stderr)

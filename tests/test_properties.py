@@ -107,7 +107,7 @@ TEXTS = st.one_of(
     st.lists(st.sampled_from(TOKENS), max_size=40).map("".join),
     st.lists(st.sampled_from(TOKENS[:40]), max_size=40).map(lambda ts: "[" + "".join(ts) + "]"),
 )
-CONSTRUCTOR = re.compile(r"^\s*(torch\.)?(zeros|ones|arange|eye|rand|randn|shape)\s*\(")
+CONSTRUCTOR = re.compile(r"^\s*([A-Za-z_]\w*\s*\.\s*)*(tensor|zeros|ones|arange|eye|rand|randn|shape)\s*\(")
 
 
 @FAST

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -83,7 +86,7 @@ def test_fail_fast_stops_at_the_first_failure(tshape, tmp_path):
     assert [d["line"] for d in r.docs] == [1, 2]
     r = tshape("run", write(tmp_path, GOOD[0], BAD, GOOD[1]), "--fail-fast", "-q")
     assert r.code == 2
-    assert r.stdout == "1 3\n"
+    assert r.stdout == "1 3\n\n"  # the failed line is an empty line; the third did not run
 
 
 def test_comments_blank_lines_continuations_and_the_word_tshape(tshape, tmp_path):
@@ -207,3 +210,127 @@ def test_ctrl_c_ends_the_run(tshape, tmp_path, monkeypatch):
     r = tshape("run", write(tmp_path, GOOD[0], GOOD[1], GOOD[0]), "-q")
     assert r.code == 130
     assert r.stdout == "1 3\n"  # the line after the interrupted one did not run
+
+
+# --- a batch file is data: bounded lines, no writes, one -q line per command line ----------------
+
+
+def _run_process(*args: str, stdin=subprocess.DEVNULL, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tensorshape_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=stdin,
+        **kwargs,
+    )
+
+
+def test_q_prints_one_line_per_command_line(tshape, tmp_path):
+    lines = [GOOD[0], BAD, 'unsqueeze "[1, 2]"', INVALID, "# a comment", "inspect examples/model.pt"]
+    r = tshape("run", write(tmp_path, *lines), "-q")
+    assert r.code == 2
+    model = torch.load("examples/model.pt", weights_only=True)
+    out = r.stdout.splitlines()
+    assert out[:2] == ["1 3", ""]  # a line that failed (exit 2) is an empty line
+    # several results (the unsqueeze tour): one line, joined by '; ', as the command alone prints them
+    assert out[2] == "; ".join(tshape("unsqueeze", "[1, 2]", "-q").stdout.splitlines())
+    tour = {" ".join(map(str, torch.tensor([1, 2]).unsqueeze(d).shape)) for d in (0, 1, -1, -2)}
+    assert set(out[2].split("; ")) == tour
+    assert out[3] == ""  # exit 1: explained on stderr, an empty line here
+    assert out[4] == "; ".join(" ".join([k, *map(str, v.shape)]) for k, v in model.items())
+    assert len(out) == 5
+
+
+@pytest.mark.parametrize(
+    "option", ["--export", "--export=out.svg", "--install-completion", "--show-completion"]
+)
+def test_a_line_cannot_write_files_or_install_completion(tshape, tmp_path, monkeypatch, option):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    words = [option, "out.svg"] if option == "--export" else [option]
+    line = " ".join(["unsqueeze", '"[1, 2]"', "-d", "0", *words])
+    r = tshape("run", write(tmp_path, line), "--json")
+    assert r.code == 2
+    assert option.split("=")[0] in r.stderr and "cannot be used in a line" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.tshape"]  # nothing written
+
+
+def test_run_itself_refuses_export(tshape, tmp_path):
+    r = tshape("run", write(tmp_path, GOOD[0]), "--export", str(tmp_path / "x.svg"))
+    assert r.code == 2 and r.stdout == ""
+    assert_one_line(r.stderr)
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_a_line_too_long_is_refused_with_its_number(tshape, tmp_path):
+    from tensorshape_cli.batch import MAX_LINE_CHARS
+
+    path = tmp_path / "long.tshape"
+    path.write_text(GOOD[0] + "\n" + "unsqueeze " + "1" * (MAX_LINE_CHARS + 10) + "\n")
+    r = tshape("run", str(path), "-q")
+    assert r.code == 2 and r.stdout == "1 3\n"
+    assert "line 2" in r.stderr and "longer than" in r.stderr
+
+
+def test_endless_zeros_on_stdin_stop_at_once():
+    with open("/dev/zero", "rb") as zeros:
+        proc = _run_process("run", "-", stdin=zeros)
+    assert proc.returncode == 2
+    assert "NUL" in proc.stderr
+
+
+def test_a_nul_on_a_line_is_refused(tshape, tmp_path):
+    path = tmp_path / "nul.tshape"
+    path.write_bytes(b'unsqueeze "@a\x00b" -d 0\n')
+    r = tshape("run", str(path))
+    assert r.code == 2 and "NUL" in r.stderr
+
+
+def test_long_lines_split_as_shlex_does(tshape, tmp_path):
+    # split in linear time: a 1.5 MB literal on a line is one word, as shlex reads it
+    from tensorshape_cli.batch import split_words
+
+    values = ", ".join(["1"] * 500_000)
+    line = f"sum '[{values}]' --dim 0"
+    assert split_words(line) == ["sum", f"[{values}]", "--dim", "0"]  # (shlex itself takes minutes)
+    r = tshape("run", write(tmp_path, line), "-q")
+    assert r.code == 0, r.stderr
+    assert r.stdout == "\n"  # a 0-dim result: an empty shape
+
+
+@given(st.text(alphabet="ab \t'\"\\#=\n", max_size=16))
+@settings(max_examples=300, deadline=None)
+def test_words_are_split_as_shlex_splits_them(text):
+    from tensorshape_cli.batch import split_words
+    from tensorshape_cli.errors import InputError
+
+    try:
+        expected = shlex.split(text, comments=True)
+    except ValueError:
+        with pytest.raises(InputError):
+            split_words(text)
+        return
+    assert split_words(text) == expected
+
+
+def test_special_files_as_the_batch_file(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = _run_process("run", str(fifo))
+    assert proc.returncode == 2 and "FIFO" in proc.stderr
+    proc = _run_process("run", "/dev/zero")
+    assert proc.returncode == 2 and "character device" in proc.stderr
+    if os.path.exists("/proc/self/mem"):
+        proc = _run_process("run", "/proc/self/mem")
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "tensorshape_cli", "run", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=None,
+        close_fds=True,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert proc.returncode == 2 and "closed" in proc.stderr

@@ -175,3 +175,48 @@ def test_the_guard_sees_text_that_is_run(monkeypatch):
     eval("[1, 2]")
     ast.parse("[1, 2]", mode="eval")  # an AST is not code: not recorded
     assert ran == ["eval('[1, 2]')"]
+
+
+# --- output that cannot be written --------------------------------------------------------------
+
+
+def _tshape_process(args, **kwargs):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "tensorshape_cli", *args], timeout=120, stdin=subprocess.DEVNULL, **kwargs
+    )
+
+
+def test_stdout_on_a_full_disk_is_exit_2_with_a_sentence():
+    import os
+    import subprocess
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        proc = _tshape_process(["demo", "-f", "plain"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "No space left" in proc.stderr
+
+
+def test_stderr_on_a_full_disk_keeps_the_exit_code():
+    import os
+    import subprocess
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        proc = _tshape_process(["unsqueeze", "[[1, 2], [3]]"], stdout=subprocess.DEVNULL, stderr=full)
+    assert proc.returncode == 2
+
+
+def test_an_ascii_stdout_gets_escapes_not_a_crash():
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    proc = _tshape_process(["unsqueeze", "[1, 2]", "-d", "0", "-f", "plain"], capture_output=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    assert b"\\xb7" in proc.stdout  # the middle dot, escaped

@@ -156,8 +156,8 @@ TOUR = ["[1, 2, 3]", "[[1, 2], [3, 4]]", "[[1.5, 2, 3]]", "7", "zeros(2, 0, 3)",
 
 
 def tour_dims(x: torch.Tensor) -> list[int]:
-    n = x.dim()
-    return list(range(-(n + 1), n + 1))
+    """The positions a learner reads, 0 … n; each also has a negative name, d - n - 1."""
+    return list(range(x.dim() + 1))
 
 
 def load(literal: str) -> torch.Tensor:
@@ -171,6 +171,7 @@ def load(literal: str) -> torch.Tensor:
 @pytest.mark.parametrize("literal", TOUR)
 def test_tour_json(tshape, literal):
     x = load(literal)
+    n = x.dim()
     dims = tour_dims(x)
     r = tshape("unsqueeze", literal, "--json")
     assert r.code == 0, r.stderr
@@ -179,10 +180,21 @@ def test_tour_json(tshape, literal):
     assert doc["error"] is None
     assert_tensor(doc["inputs"]["x"], x)
     tour = [s for s in doc["steps"][1:] if s["tensor"] is not None]
-    assert len(tour) == len(dims) == 2 * x.dim() + 2
+    assert len(tour) == len(dims) == n + 1  # each position once, not once per name
     for step, d in zip(tour, dims, strict=True):
-        assert f"unsqueeze({d})" in step["code"] + step["title"]
+        assert f"unsqueeze({d})" in step["code"]
+        assert f"unsqueeze({d - n - 1})" in step["title"]
         assert_tensor(step["tensor"], x.unsqueeze(d))
+        assert_tensor(step["tensor"], x.unsqueeze(d - n - 1))
+    # the outputs, named explicitly, are the tour's tensors
+    assert len(doc["outputs"]) == n + 1
+    for output, d in zip(doc["outputs"], dims, strict=True):
+        assert_tensor(output, x.unsqueeze(d))
+    # one summary table: dim, its negative twin, and torch's shape for both
+    table = next(s["table"] for s in doc["steps"] if s["table"])
+    assert [row[:2] for row in table["rows"]] == [[str(d), str(d - n - 1)] for d in dims]
+    for row, d in zip(table["rows"], dims, strict=True):
+        assert row[2] == str(tuple(x.unsqueeze(d - n - 1).shape))
 
 
 @pytest.mark.parametrize("literal", TOUR)
@@ -193,12 +205,14 @@ def test_tour_plain(tshape, literal):
     position = 0
     for d in tour_dims(x):
         y = x.unsqueeze(d)
-        found = r.stdout.find(f"x.unsqueeze({d})", position)
+        found = r.stdout.find(f"x.unsqueeze({d})\n", position)
         assert found >= 0, f"unsqueeze({d}) missing or out of order"
         position = found
         assert plain_summary(y) in r.stdout[found:]
         if y.numel():
             assert torch_layout(y) in r.stdout[found:]
+    # no result is shown twice: one step per position
+    assert r.stdout.count(">>> x.unsqueeze(") == x.dim() + 1
 
 
 @pytest.mark.parametrize("literal", TOUR)

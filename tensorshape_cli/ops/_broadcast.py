@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tensorshape_cli.explanation import OpError, Table
+from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, OpError, Table
 from tensorshape_cli.messages import t
 
 MISSING = "·"
@@ -33,6 +33,7 @@ def align(shapes: Sequence[Sequence[int]], names: Sequence[str]) -> Alignment:
     ndim = max((len(s) for s in shapes), default=0)
     padded: list[list[int | None]] = [[None] * (ndim - len(s)) + list(s) for s in shapes]
     rows: list[list[str]] = []
+    status: list[str] = []
     marked: list[list[int]] = []
     result: list[int] = []
     stretched: list[int] = []
@@ -43,8 +44,9 @@ def align(shapes: Sequence[Sequence[int]], names: Sequence[str]) -> Alignment:
         present = [s for s in sizes if s is not None]
         big = sorted({s for s in present if s != 1})
         if len(big) > 1:
-            rule, size = t("broadcast.rule.clash", sizes=" ≠ ".join(map(str, big))), "✗"
+            rule, size = t("broadcast.rule.clash", sizes=" ≠ ".join(map(str, big))), ""
             failed = (d, sizes)  # keep the rightmost, as torch reports it
+            status.append(MISMATCH)
         else:
             out = big[0] if big else 1
             size = str(out)
@@ -55,6 +57,7 @@ def align(shapes: Sequence[Sequence[int]], names: Sequence[str]) -> Alignment:
                 rule = t("broadcast.rule.stretched", size=out)
             else:
                 rule = t("broadcast.rule.equal")
+            status.append(STRETCHED if any(s != out for s in sizes) else OK)
             if any(s != out for s in sizes):
                 stretched.append(d)
             for i, s in enumerate(sizes):
@@ -63,7 +66,7 @@ def align(shapes: Sequence[Sequence[int]], names: Sequence[str]) -> Alignment:
                     marked.append([d, i + 1])
         rows.append([str(d), *(MISSING if s is None else str(s) for s in sizes), size, rule])
     columns = [t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")]
-    table = Table(columns, rows, marked)
+    table = Table(columns, rows, marked, status)
     if failed:
         d, sizes = failed
         first = next(i for i, s in enumerate(sizes) if s is not None and s != 1)

@@ -117,7 +117,12 @@ def input_steps(names: Sequence[str], tensors: Sequence[torch.Tensor]) -> list[S
     from tensorshape_cli.describe import info
 
     return [
-        Step(t("step.input"), n, info(x), t("broadcastop.input", name=n, shape=fmt_shape(x.shape), n=x.dim()))
+        Step(
+            t("step.input_of", name=n),
+            n,
+            info(x),
+            t("broadcastop.input", name=n, shape=fmt_shape(x.shape), n=x.dim()),
+        )
         for n, x in zip(names, tensors, strict=True)
     ]
 

@@ -6,13 +6,13 @@ up. stack puts the tensors side by side along a new dimension: all shapes must b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import dtype_name, info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
+from tensorshape_cli.explanation import MISMATCH, OK, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.ops._common import input_steps, same_device, shape_check, torch_error
+from tensorshape_cli.ops._common import check_size, input_steps, same_device, shape_check, torch_error
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_shape
 
@@ -20,6 +20,36 @@ if TYPE_CHECKING:
     import torch
 
 PIECES_CHECKED = 4
+
+
+def check_result_size(
+    join: Callable[[list[torch.Tensor]], torch.Tensor], tensors: Sequence[torch.Tensor]
+) -> None:
+    """Refuse a result over --max-elements before it is made: its shape comes from the same
+    call on shape-only copies of the inputs (no data); a call torch refuses is left to fail
+    for real, and be explained."""
+    from tensorshape_cli.tensorfiles import shape_only
+
+    if any(x.device.type == "meta" for x in tensors):
+        return
+    try:
+        shape = join([shape_only(x) for x in tensors]).shape
+    except (RuntimeError, IndexError, TypeError, ValueError):
+        return
+    check_size(shape, "y")
+
+
+def same_values(part_code: str, part: torch.Tensor, name: str, x: torch.Tensor) -> tuple[str, bool]:
+    """Whether a piece of y holds x's values, as code that runs as written: NaN equals NaN
+    here (a NaN copied into y is the same NaN), so floating pieces are compared with
+    torch.equal's NaN-aware form, allclose with no tolerance."""
+    import torch
+
+    x = x.to(part.dtype)
+    if part.dtype.is_floating_point or part.dtype.is_complex:
+        same = bool(torch.allclose(part, x, rtol=0, atol=0, equal_nan=True))
+        return f"torch.allclose({part_code}, {name}, rtol=0, atol=0, equal_nan=True)", same
+    return f"torch.equal({part_code}, {name})", bool(torch.equal(part, x))
 
 
 def explain_cat(
@@ -57,7 +87,9 @@ def explain_cat(
             t("cat.rank.hint"),
         )
         return ex
-    rows, marked = [], []
+    rows: list[list[str]] = []
+    marked: list[list[int]] = []
+    status: list[str] = []
     mismatch: tuple[int, int] | None = None  # (tensor, dim) of the first clash, as torch scans
     for i in joined[1:]:
         for k in range(n):
@@ -73,12 +105,19 @@ def explain_cat(
         elif len(set(sizes)) == 1:
             rule, out = t("cat.rule.match"), str(sizes[0])
         else:
-            rule, out = t("cat.rule.clash", sizes=" ≠ ".join(map(str, sorted(set(sizes))))), "✗"
+            rule, out = t("cat.rule.clash", sizes=" ≠ ".join(map(str, sorted(set(sizes))))), ""
         rows.append([str(k), *cells, out, rule])
+        status.append(MISMATCH if not out else OK)
     columns = [t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")]
     note = t("cat.rule", d=d) + _skipped_note(skipped) + _negative(dim, n)
     ex.steps.append(
-        Step(t("cat.rule.title"), "[x.shape for x in tensors]", None, note, Table(columns, rows, marked))
+        Step(
+            t("cat.rule.title"),
+            "[x.shape for x in tensors]",
+            None,
+            note,
+            Table(columns, rows, marked, status),
+        )
     )
     if mismatch is not None:
         i, k = mismatch
@@ -97,16 +136,18 @@ def _joined(
     """torch.cat itself, the result, and checks that each piece landed where the rule says."""
     import torch
 
+    check_result_size(lambda xs: torch.cat(xs, dim=dim), tensors)
     try:
         y = torch.cat(list(tensors), dim=dim)
     except (RuntimeError, IndexError, TypeError) as e:
         ex.error = torch_error(e)
         return ex
+    ex.result = info(y, marked=[d] if joined else [])
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = {ex.call}",
-            info(y, marked=[d] if joined else []),
+            ex.result,
             t(
                 "cat.result",
                 d=d,
@@ -116,7 +157,6 @@ def _joined(
             + _dtype_note(tensors, y),
         )
     )
-    ex.result = ex.steps[-1].tensor
     predicted = list(tensors[joined[0]].shape if joined else tensors[0].shape)
     if joined:
         predicted[d] = sum(tensors[i].shape[d] for i in joined)
@@ -125,11 +165,13 @@ def _joined(
     for i in joined[:PIECES_CHECKED]:
         size = tensors[i].shape[d]
         if y.device.type != "meta":
-            same = bool(torch.equal(y.narrow(d, offset, size), tensors[i].to(y.dtype)))
+            expression, same = same_values(
+                f"y.narrow({d}, {offset}, {size})", y.narrow(d, offset, size), names[i], tensors[i]
+            )
             ex.checks.append(
                 Check(
                     t("cat.check.piece", name=names[i]),
-                    f"torch.equal(y.narrow({d}, {offset}, {size}), {names[i]})",
+                    expression,
                     True,
                     same,
                     same,
@@ -155,23 +197,22 @@ def explain_stack(
     p = wrap(dim, n, extra=1)
     assert p is not None
     width = max(x.dim() for x in tensors)
-    rows, clash = [], None
+    table = Table([t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")], [])
+    clash = None
     for k in range(width):
         sizes = [x.shape[k] if k < x.dim() else None for x in tensors]
         cells = ["·" if s is None else str(s) for s in sizes]
         if len(set(sizes)) == 1:
-            rows.append([str(k), *cells, str(sizes[0]), t("cat.rule.match")])
+            table.add([str(k), *cells, str(sizes[0]), t("cat.rule.match")])
         else:
             present = sorted({s for s in sizes if s is not None})
-            rows.append(
-                [str(k), *cells, "✗", t("stack.rule.clash", sizes=" ≠ ".join(map(str, present)) or "·")]
-            )
+            clash_rule = t("stack.rule.clash", sizes=" ≠ ".join(map(str, present)) or "·")
+            table.add([str(k), *cells, "", clash_rule], MISMATCH)
     for i, x in enumerate(tensors[1:], 1):
         if x.shape != first.shape and clash is None:
             clash = i
-    columns = [t("broadcast.col.dim"), *names, t("broadcast.col.result"), t("broadcast.col.rule")]
     note = t("stack.rule", p=p, count=len(tensors)) + _negative(dim, n, extra=1)
-    ex.steps.append(Step(t("cat.rule.title"), "[x.shape for x in tensors]", None, note, Table(columns, rows)))
+    ex.steps.append(Step(t("cat.rule.title"), "[x.shape for x in tensors]", None, note, table))
     if clash is not None:
         ex.error = OpError(
             "stack_mismatch",
@@ -185,30 +226,31 @@ def explain_stack(
             t("stack.mismatch.hint"),
         )
         return ex
+    check_result_size(lambda xs: torch.stack(xs, dim=dim), tensors)
     try:
         y = torch.stack(list(tensors), dim=dim)
     except (RuntimeError, IndexError, TypeError) as e:
         ex.error = torch_error(e)
         return ex
+    ex.result = info(y, marked=[p])
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = {ex.call}",
-            info(y, marked=[p]),
+            ex.result,
             t("stack.result", p=p, count=len(tensors), shape=fmt_shape(first.shape), y=fmt_shape(y.shape))
             + _dtype_note(tensors, y),
         )
     )
-    ex.result = ex.steps[-1].tensor
     predicted = [*first.shape[:p], len(tensors), *first.shape[p:]]
     ex.checks.append(shape_check(t("stack.check.shape", p=p, count=len(tensors)), predicted, y.shape))
     if y.device.type != "meta":
         for i, x in enumerate(tensors[:PIECES_CHECKED]):
-            same = bool(torch.equal(y.select(p, i), x.to(y.dtype)))
+            expression, same = same_values(f"y.select({p}, {i})", y.select(p, i), names[i], x)
             ex.checks.append(
                 Check(
                     t("cat.check.piece", name=names[i]),
-                    f"torch.equal(y.select({p}, {i}), {names[i]})",
+                    expression,
                     True,
                     same,
                     same,

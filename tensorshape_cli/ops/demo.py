@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tensorshape_cli.explanation import Explanation
+from tensorshape_cli.messages import t
 from tensorshape_cli.ops import linear, unsqueeze, view, weighted
 from tensorshape_cli.ops._common import shape_only_if_any
 
@@ -15,6 +16,15 @@ COMMANDS = (
     "tshape linear",
     'tshape linear "[[[0.5, 0.6, 0.7], [0.8, 0.9, 1.0]]]" '
     '--weight "[[1, 0, 0], [0, 1, 0]]" --bias "[0.1, 0.2]"',
+)
+# What each part shows, in the order of COMMANDS (message ids).
+PARTS = (
+    "demo.part.unsqueeze_vector",
+    "demo.part.unsqueeze_matrix",
+    "demo.part.view",
+    "demo.part.weighted",
+    "demo.part.linear",
+    "demo.part.linear_batch",
 )
 
 
@@ -36,6 +46,8 @@ def explain() -> list[Explanation]:
         linear.explain(x, w, b),
         linear.explain(x.unsqueeze(0), torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), b),
     ]
-    for part, command in zip(parts, COMMANDS, strict=True):
+    for i, (part, command, what) in enumerate(zip(parts, COMMANDS, PARTS, strict=True), 1):
         part.command = command
+        part.part = t("demo.part", i=i, n=len(parts), what=t(what))
+    parts[0].preface = t("demo.intro", n=len(parts))
     return parts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
+from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING
 from tensorshape_cli.ops._common import shape_check, storage_note, torch_error
@@ -24,10 +24,12 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
         ex.error = OpError("expand_rank", t("expand.rank", n=n, k=k), t("expand.rank.hint", n=n))
         return ex
     rows, marked, want_shape, want_stride, stretched = [], [], [], [], []
+    status: list[str] = []
     for i, size in enumerate(shape):
         j = i - (k - n)
         have = x.shape[j] if j >= 0 else None
         out, stride = size, 0
+        failed = False
         if have is None:
             if size < 0:
                 ex.error = ex.error or OpError(
@@ -36,6 +38,7 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
                     t("expand.new_negative.hint"),
                 )
                 rule = t("expand.rule.new_negative", size=size)
+                failed = True
             elif size == 1:  # nothing to repeat: torch gives it the stride a fresh dimension has
                 rule = t("expand.rule.new_one")
                 stride = -1  # filled in below, from the dimensions to its right
@@ -62,7 +65,8 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
                 t("expand.mismatch.hint"),
             )
             rule = t("expand.rule.clash", size=size, have=have)
-        failed = rule.startswith("✗")
+            failed = True
+        status.append(MISMATCH if failed else STRETCHED if i in stretched else OK)
         want_shape.append(out)
         want_stride.append(stride)
         if i in stretched:
@@ -72,7 +76,7 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
                 str(i),
                 MISSING if have is None else str(have),
                 str(size),
-                "✗" if failed else str(out),
+                "" if failed else str(out),
                 "" if failed else str(stride),
                 rule,
             ]
@@ -90,7 +94,7 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
             f"x.expand({args})",
             None,
             t("expand.rule"),
-            Table(columns, rows, marked),
+            Table(columns, rows, marked, status),
         )
     )
     if ex.error is not None:
@@ -100,11 +104,12 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
     except RuntimeError as e:
         ex.error = torch_error(e)
         return ex
+    ex.result = info(result, marked=stretched)
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = x.expand({args})",
-            info(result, marked=stretched),
+            ex.result,
             t(
                 "expand.result",
                 before=fmt_shape(x.shape),
@@ -127,5 +132,4 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
             want_stride == list(result.stride()),
         )
     )
-    ex.result = ex.steps[-2].tensor
     return ex

@@ -351,7 +351,7 @@ def explain(source: str, tensors: dict[str, torch.Tensor]) -> Explanation:
         if name in used:
             ex.steps.append(
                 Step(
-                    t("step.input"),
+                    t("step.input_of", name=name),
                     name,
                     info(x),
                     t("broadcastop.input", name=name, shape=fmt_shape(x.shape), n=x.dim()),

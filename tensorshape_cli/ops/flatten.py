@@ -22,7 +22,9 @@ def explain(x: torch.Tensor, start_dim: int = 0, end_dim: int = -1) -> Explanati
     ex = Explanation(
         op="flatten", call=f"torch.flatten(x, {args})", title=t("flatten.title"), inputs={"x": info(x)}
     )
-    ex.steps.append(Step(t("step.input"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n)))
+    ex.steps.append(
+        Step(t("step.input_of", name="x"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n))
+    )
     ex.error = check_dims([start_dim], n) or check_dims([end_dim], n)
     if ex.error is not None:
         return ex
@@ -66,11 +68,12 @@ def explain(x: torch.Tensor, start_dim: int = 0, end_dim: int = -1) -> Explanati
         ex.error = torch_error(err)
         return ex
     expected = [*shape[:s], size, *shape[e + 1 :]] if n else [1]
+    ex.result = info(result, marked=[s] if n else [0])
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = torch.flatten(x, {args})",
-            info(result, marked=[s] if n else [0]),
+            ex.result,
             t("flatten.result", before=fmt_shape(shape), after=fmt_shape(result.shape), pos=s if n else 0),
         )
     )
@@ -78,5 +81,4 @@ def explain(x: torch.Tensor, start_dim: int = 0, end_dim: int = -1) -> Explanati
     ex.checks.append(
         shape_check(t("flatten.check", shape=fmt_shape(shape), s=s, e=e), expected, result.shape)
     )
-    ex.result = ex.steps[-2].tensor
     return ex

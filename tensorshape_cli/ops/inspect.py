@@ -30,8 +30,15 @@ CALLS = {
 def explain(
     path: str, kind: str, tensors: dict[str, torch.Tensor], others: list[str] | None = None
 ) -> Explanation:
-    """`tensors` maps each key (a file name for a lone tensor) to a shape-only tensor."""
-    others = others or []
+    """`tensors` maps each key (a file name for a lone tensor) to a shape-only tensor.
+
+    Keys and the path come from the file and the user: shown with control characters
+    escaped (an ESC in a key would drive the terminal, a newline would break -q's lines)."""
+    from tensorshape_cli.inputs import shown_path
+
+    others = [shown_path(k) for k in others or []]
+    tensors = {shown_path(k): v for k, v in tensors.items()}
+    path = shown_path(path)
     ex = Explanation(
         op="inspect",
         call=CALLS[kind].format(path=path),

@@ -85,7 +85,7 @@ def explain(
     lead = fmt_shape(x.shape[:-1])
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name="x"),
             "x",
             info(x, marked=[x.dim() - 1]),
             t("linear.input", shape=fmt_shape(x.shape), n=in_features, lead=lead),
@@ -194,15 +194,15 @@ def explain(
                 t("linear.add", b=fmt_shape(m.bias.shape), y=fmt_shape(manual.shape)),
             )
         )
+    ex.result = info(y, marked=[y.dim() - 1])
     ex.steps.append(
         Step(
             t("step.result"),
             "y = m(x)",
-            info(y, marked=[y.dim() - 1]),
+            ex.result,
             t("linear.result", x=fmt_shape(x.shape), y=fmt_shape(y.shape)),
         )
     )
-    ex.result = ex.steps[-1].tensor
     if meta:
         ex.checks.append(skipped_check())
     else:

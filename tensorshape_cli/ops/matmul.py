@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import dtype_name, info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
+from tensorshape_cli.explanation import MISMATCH, OK, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import MISSING, Alignment, align, mismatch_error
 from tensorshape_cli.ops._common import (
@@ -43,7 +43,7 @@ def explain(a: torch.Tensor, b: torch.Tensor, names: Sequence[str] = ("a", "b"))
     kb_dim = b.dim() - 2 if b.dim() >= 2 else 0
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name=na),
             na,
             info(a, marked=[a.dim() - 1] if a.dim() else []),
             t("matmul.input.a", name=na, shape=fmt_shape(a.shape), n=a.dim()),
@@ -51,7 +51,7 @@ def explain(a: torch.Tensor, b: torch.Tensor, names: Sequence[str] = ("a", "b"))
     )
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name=nb),
             nb,
             info(b, marked=[kb_dim] if b.dim() else []),
             t(
@@ -70,20 +70,23 @@ def explain(a: torch.Tensor, b: torch.Tensor, names: Sequence[str] = ("a", "b"))
         return ex
     table, predicted, batch_alignment = rule_table(list(a.shape), list(b.shape), names)
     ex.steps.append(Step(t("matmul.rule.title"), f"{na} @ {nb}", None, _rule_note(a, b, names), table))
+    from tensorshape_cli.ops.cat import check_result_size
+
+    check_result_size(lambda ab: ab[0] @ ab[1], (a, b))  # before torch makes it
     try:
         y = a @ b
     except (RuntimeError, NotImplementedError) as e:
         ex.error = _error(a, b, names, batch_alignment, e)
         return ex
+    ex.result = info(y)
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = {na} @ {nb}",
-            info(y),
+            ex.result,
             t("matmul.result", a=fmt_shape(a.shape), b=fmt_shape(b.shape), y=fmt_shape(y.shape)),
         )
     )
-    ex.result = ex.steps[-1].tensor
     ex.checks.append(shape_check(t("matmul.check.shape"), predicted, y.shape))
     if y.device.type == "meta":
         ex.checks.append(skipped_check())
@@ -101,10 +104,12 @@ def rule_table(a: list[int], b: list[int], names: Sequence[str]) -> tuple[Table,
     batch = align([am[:-2], bm[:-2]], names) if len(am) > 2 or len(bm) > 2 else None
     rows: list[list[str]] = []
     marked: list[list[int]] = []
+    status: list[str] = []
     predicted: list[int] = []
     if batch is not None:
-        for row in batch.table.rows:
+        for i, row in enumerate(batch.table.rows):
             rows.append([row[0], row[1], row[2], row[3], t("matmul.rule.batch", rule=row[4])])
+            status.append(batch.table.row_status(i))
         marked += batch.table.marked
         predicted += batch.shape or []
     n, k_a = am[-2], am[-1]
@@ -120,18 +125,20 @@ def rule_table(a: list[int], b: list[int], names: Sequence[str]) -> tuple[Table,
             t("matmul.dim.k"),
             str(k_a),
             str(k_b),
-            "—" if k_ok else "✗",
+            "—" if k_ok else "",
             t("matmul.rule.k", a=na, b=nb) if k_ok else t("matmul.rule.k_clash", ka=k_a, kb=k_b),
         ]
     )
     marked += [[len(rows) - 1, 1], [len(rows) - 1, 2]]
+    status += [OK] * (len(rows) - 1 - len(status)) + [OK if k_ok else MISMATCH]
     if len(b) > 1:
         rows.append([t("matmul.dim.m"), MISSING, str(m), str(m), t("matmul.rule.m", b=nb)])
         predicted.append(m)
     else:
         rows.append([t("matmul.dim.m"), MISSING, "(1)", "—", t("matmul.rule.m_dropped", b=nb)])
     columns = [t("broadcast.col.dim"), na, nb, t("broadcast.col.result"), t("broadcast.col.rule")]
-    return Table(columns, rows, marked), predicted, batch
+    status += [OK] * (len(rows) - len(status))
+    return Table(columns, rows, marked, status), predicted, batch
 
 
 def _rule_note(a: torch.Tensor, b: torch.Tensor, names: Sequence[str]) -> str:

@@ -59,7 +59,7 @@ def start(op: str, call: str, x: torch.Tensor) -> Explanation:
     ex = Explanation(op=op, call=call, title=t(f"{op}.title"), inputs={"x": info(x)})
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name="x"),
             "x, x.stride()",
             info(x),
             t("permute.input", shape=fmt_shape(x.shape), stride=fmt_shape(x.stride()), n=x.dim()),
@@ -113,7 +113,8 @@ def _finish(
             shape=fmt_shape(result.shape),
             fresh=fmt_shape(fresh_stride(result.shape)),
         )
-    ex.steps.append(Step(t("step.result"), code, info(result, marked=moved), note))
+    ex.result = info(result, marked=moved)
+    ex.steps.append(Step(t("step.result"), code, ex.result, note))
     ex.steps.append(Step(t("step.storage"), "y.data_ptr() == x.data_ptr()", None, storage_note(x, result)))
     want_shape = [shape[p] for p in perm]
     want_stride = [stride[p] for p in perm]
@@ -127,5 +128,4 @@ def _finish(
             want_stride == list(result.stride()),
         )
     )
-    ex.result = ex.steps[-2].tensor
     return ex

@@ -48,7 +48,7 @@ def explain(
     reduced = reduced if dims else list(range(n))
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name="x"),
             "x",
             info(x, marked=reduced if ex.error is None else []),
             t("unsqueeze.input", shape=fmt_shape(x.shape), n=n),
@@ -96,11 +96,12 @@ def explain(
         else [s for d, s in enumerate(shape) if d not in reduced]
     )
     count = math.prod(shape[d] for d in reduced)
+    ex.result = info(y, marked=reduced if keepdim else [])
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = {call}",
-            info(y, marked=reduced if keepdim else []),
+            ex.result,
             t(
                 "reduce.result",
                 before=fmt_shape(shape),
@@ -113,7 +114,6 @@ def explain(
             + (" " + t("reduce.mean.note", count=count) if how == "mean" else ""),
         )
     )
-    ex.result = ex.steps[-1].tensor
     ex.checks.append(
         shape_check(
             t("reduce.check.shape", shape=fmt_shape(shape), dims=fmt_args(reduced) or t("squeeze.none")),

@@ -28,11 +28,12 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
         ex.error = ex.error or torch_error(e)
         return ex
     ex.error = None  # torch accepted it: torch is right
+    ex.result = info(result)
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = x.reshape({args})",
-            info(result),
+            ex.result,
             t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride())),
         )
     )
@@ -69,7 +70,6 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
             predicted == actual,
         )
     )
-    ex.result = ex.steps[-2].tensor
     return ex
 
 

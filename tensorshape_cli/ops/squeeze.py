@@ -30,7 +30,7 @@ def explain(x: torch.Tensor, dims: Sequence[int] | None = None) -> Explanation:
     ones = [d for d, s in enumerate(x.shape) if s == 1]
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name="x"),
             "x",
             info(x, marked=ones),
             t("squeeze.input", shape=fmt_shape(x.shape), n=n, ones=fmt_args(ones) or t("squeeze.none")),
@@ -68,11 +68,12 @@ def explain(x: torch.Tensor, dims: Sequence[int] | None = None) -> Explanation:
         ex.error = torch_error(e)
         return ex
     kept = [s for d, s in enumerate(x.shape) if d not in removed]
+    ex.result = info(result)
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = x.squeeze({call_args(dims)})",
-            info(result),
+            ex.result,
             t(
                 "squeeze.result",
                 before=fmt_shape(x.shape),
@@ -89,5 +90,4 @@ def explain(x: torch.Tensor, dims: Sequence[int] | None = None) -> Explanation:
             result.shape,
         )
     )
-    ex.result = ex.steps[-2].tensor
     return ex

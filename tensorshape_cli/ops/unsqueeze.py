@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step
+from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import TORCH_ERRORS, storage_note, torch_error
 from tensorshape_cli.text import fmt_shape
@@ -23,19 +23,21 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
         title=t("unsqueeze.title"),
         inputs={"x": info(x)},
     )
-    ex.steps.append(Step(t("step.input"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n)))
+    ex.steps.append(
+        Step(t("step.input_of", name="x"), "x", info(x), t("unsqueeze.input", shape=fmt_shape(x.shape), n=n))
+    )
     ex.steps.append(
         Step(t("unsqueeze.range.title"), "x.dim()", None, t("unsqueeze.range", lo=lo, hi=hi, n=n))
     )
     if dim is None:
-        ex.steps.extend(_unsqueezed_step(x, d) for d in range(lo, hi + 1))
+        _tour(ex, x)
         return ex
 
     if dim < 0:
         ex.steps.append(
             Step(
                 t("unsqueeze.negative.title"),
-                f"{dim} + {n} + 1 = {dim + n + 1}",
+                f"{dim} + {n} + 1",
                 None,
                 t("unsqueeze.negative", dim=dim, n=n, pos=dim + n + 1),
             )
@@ -70,6 +72,31 @@ def explain(x: torch.Tensor, dim: int | None = None) -> Explanation:
     return ex
 
 
+def _tour(ex: Explanation, x: torch.Tensor) -> None:
+    """Every valid dim: one table of dim → shape, where d and d - n - 1 share a row (they put
+    the new dimension at the same place), then one step per position, 0, 1, …, n."""
+    n = x.dim()
+    table = Table([t("unsqueeze.col.dim"), t("unsqueeze.col.same"), t("unsqueeze.col.shape")], [])
+    steps = []
+    for pos in range(n + 1):
+        step = _unsqueezed_step(x, pos)
+        steps.append(step)
+        assert step.tensor is not None
+        table.add([str(pos), str(pos - n - 1), fmt_shape(step.tensor.shape)])
+        table.marked.append([pos, 2])
+    ex.steps.append(
+        Step(
+            t("unsqueeze.tour.summary.title"),
+            f"[x.unsqueeze(d).shape for d in range({n + 1})]",
+            None,
+            t("unsqueeze.tour.summary", n=n, last=-n - 1),
+            table,
+        )
+    )
+    ex.steps.extend(steps)
+    ex.outputs = [s.tensor for s in steps if s.tensor is not None]
+
+
 def _unsqueezed_step(x: torch.Tensor, dim: int, result: torch.Tensor | None = None) -> Step:
     """The result of `x.unsqueeze(dim)`; without `result`, one step of the tour of every dim."""
     n = x.dim()
@@ -89,11 +116,13 @@ def _unsqueezed_step(x: torch.Tensor, dim: int, result: torch.Tensor | None = No
         before=fmt_shape(x.shape),
         after=fmt_shape(result.shape),
     )
-    if dim < 0:
+    if tour:
+        note += " " + t("unsqueeze.tour.same", dim=dim, neg=dim - n - 1, n1=n + 1)
+    elif dim < 0:
         note += " " + t("unsqueeze.note_negative", dim=dim, n=n, pos=pos)
     if tour:  # titled as the notebook does: "unsqueeze(0) - agregar dimensión al inicio"
         return Step(
-            t("unsqueeze.tour.title", dim=dim, where=where),
+            t("unsqueeze.tour.title", dim=dim, neg=dim - n - 1, where=where),
             f"x.unsqueeze({dim})",
             info(result, marked=[pos]),
             note,

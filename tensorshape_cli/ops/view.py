@@ -6,10 +6,10 @@ import math
 from typing import TYPE_CHECKING
 
 from tensorshape_cli.describe import info
-from tensorshape_cli.explanation import Check, Explanation, OpError, Step
+from tensorshape_cli.explanation import MISMATCH, OK, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import TORCH_ERRORS, storage_note, torch_error
-from tensorshape_cli.text import fmt_args, fmt_count, fmt_shape
+from tensorshape_cli.text import fmt_args, fmt_count, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -25,16 +25,20 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
     try:
         result = x.view(tuple(shape))
     except TORCH_ERRORS as e:
-        if ex.error is None:
-            ex.error = stride_error(x, shape) if not x.is_contiguous() else torch_error(e)
+        if ex.error is None and not x.is_contiguous():
+            ex.steps += stride_steps(x, shape)
+            ex.error = stride_error(x, shape)
+        elif ex.error is None:
+            ex.error = torch_error(e)
         return ex
     if ex.error is not None:  # our rule refused what torch accepted: torch is right
         ex.error = None
+    ex.result = info(result)
     ex.steps.append(
         Step(
             t("step.result"),
             f"y = x.view({args})",
-            info(result),
+            ex.result,
             t("view.result", shape=fmt_shape(result.shape), stride=fmt_shape(result.stride())),
         )
     )
@@ -48,7 +52,6 @@ def explain(x: torch.Tensor, shape: list[int], transpose: tuple[int, int] | None
             x.numel() == result.numel(),
         )
     )
-    ex.result = ex.steps[-2].tensor
     return ex
 
 
@@ -61,7 +64,7 @@ def infer_step(shape: list[int], numel: int) -> Step:
     known_text = f"({expr} = {product})" if expr else str(product)
     return Step(
         t("view.infer.title"),
-        f"{numel} // {product} = {inferred}",
+        f"{numel} // {product}",
         None,
         t("view.infer", numel=fmt_count(numel), known=known_text, size=inferred, pos=shape.index(-1)),
     )
@@ -93,9 +96,9 @@ def layout_steps(
     numel = x.numel()
     ex.steps.append(
         Step(
-            t("step.input"),
+            t("step.input_of", name="x"),
             "x.shape, x.numel(), x.stride(), x.is_contiguous()",
-            info(x),
+            info(x) if transpose is None else None,  # the transpose step has just shown it
             t(
                 "view.input",
                 shape=fmt_shape(x.shape),
@@ -145,8 +148,79 @@ def shape_error(shape: list[int], numel: int) -> OpError | None:
     return None
 
 
-def stride_error(x: torch.Tensor, shape: list[int], name: str = "x") -> OpError:
-    """A non-contiguous input: name the dimensions whose strides break torch's condition."""
+MAX_ORDER = 12  # elements of the memory-order table; more are elided
+
+
+def stride_steps(x: torch.Tensor, shape: list[int]) -> list[Step]:
+    """Why view refuses a non-contiguous x, intuition first: the order of its elements in
+    memory against the order view would have to read them, then what the two fixes give."""
+    args = fmt_args(shape)
+    steps = []
+    if x.device.type != "meta" and _dense(x):
+        numel = x.numel()
+        memory = x.as_strided((numel,), (1,)).tolist()  # storage, in address order
+        read = x.reshape(-1).tolist()  # x row by row: the order any view of x reads
+        shown = min(numel, MAX_ORDER)
+        columns = [t("view.order.col.what"), *map(str, range(shown))] + (["…"] if numel > shown else [])
+        more = ["…"] if numel > shown else []
+        table = Table(columns, [])
+        table.add([t("view.order.memory"), *map(fmt_num, memory[:shown]), *more])
+        table.add(
+            [t("view.order.read"), *map(fmt_num, read[:shown]), *more],
+            OK if memory == read else MISMATCH,
+        )
+        table.marked = [[1, i + 1] for i in range(shown) if memory[i] != read[i]]
+        steps.append(
+            Step(
+                t("view.order.title"),
+                f"x.as_strided(({numel},), (1,)), x.flatten()",
+                None,
+                t(
+                    "view.order",
+                    memory=" ".join(map(fmt_num, memory[:shown])) + (" …" if more else ""),
+                    read=" ".join(map(fmt_num, read[:shown])) + (" …" if more else ""),
+                    args=args,
+                ),
+                table,
+            )
+        )
+    steps.append(
+        Step(
+            t("view.rule.title"),
+            "x.stride(), x.is_contiguous()",
+            None,
+            t("view.rule", broken=_broken(x), stride=fmt_shape(x.stride())),
+        )
+    )
+    reshaped = x.reshape(tuple(shape))
+    steps.append(
+        Step(t("view.fix.reshape.title"), f"x.reshape({args})", info(reshaped), t("view.fix.reshape"))
+    )
+    fixed = x.contiguous().view(tuple(shape))
+    steps.append(
+        Step(
+            t("view.fix.contiguous.title"),
+            f"x.contiguous().view({args})",
+            info(fixed),
+            t("view.fix.contiguous", stride=fmt_shape(fixed.stride())),
+        )
+    )
+    return steps
+
+
+def _dense(x: torch.Tensor) -> bool:
+    """Whether x's elements fill a block of memory with no gaps (a permuted contiguous
+    tensor, as a transpose gives): then memory read in address order is every element once."""
+    dims = sorted((st, n) for n, st in zip(x.shape, x.stride(), strict=True) if n != 1)
+    expected = 1
+    for st, n in dims:
+        if st != expected:
+            return False
+        expected *= n
+    return True
+
+
+def _broken(x: torch.Tensor) -> str:
     size, stride = list(x.shape), list(x.stride())
     broken = [
         t(
@@ -161,6 +235,12 @@ def stride_error(x: torch.Tensor, shape: list[int], name: str = "x") -> OpError:
         for i in range(len(size) - 1)
         if size[i] != 1 and size[i + 1] != 1 and stride[i] != stride[i + 1] * size[i + 1]
     ]
+    return "; ".join(broken) or t("view.stride.none")
+
+
+def stride_error(x: torch.Tensor, shape: list[int], name: str = "x") -> OpError:
+    """A non-contiguous input: name the dimensions whose strides break torch's condition."""
+    size, stride = list(x.shape), list(x.stride())
     args = fmt_args(shape)
     return OpError(
         "view_not_contiguous",
@@ -170,7 +250,7 @@ def stride_error(x: torch.Tensor, shape: list[int], name: str = "x") -> OpError:
             shape=fmt_shape(size),
             stride=fmt_shape(stride),
             args=args,
-            broken="; ".join(broken) or t("view.stride.none"),
+            broken=_broken(x),
         ),
         t("view.stride.hint", args=args, name=name),
     )

@@ -77,9 +77,16 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
     ex = Explanation(
         op="weighted", call=CALL, title=t("weighted.title"), inputs={"x": info(x), "weights": info(weights)}
     )
-    ex.steps.append(Step(t("step.input"), "x", info(x), t("weighted.x", shape=fmt_shape(x.shape))))
     ex.steps.append(
-        Step(t("step.input"), "weights", info(weights), t("weighted.w", shape=fmt_shape(weights.shape)))
+        Step(t("step.input_of", name="x"), "x", info(x), t("weighted.x", shape=fmt_shape(x.shape)))
+    )
+    ex.steps.append(
+        Step(
+            t("step.input_of", name="weights"),
+            "weights",
+            info(weights),
+            t("weighted.w", shape=fmt_shape(weights.shape)),
+        )
     )
     if x.dim() != 3 or weights.dim() != 2:
         name, shape, want = ("x", x.shape, 3) if x.dim() != 3 else ("weights", weights.shape, 2)
@@ -142,11 +149,12 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
         )
     )
     summed = multiplied.sum(dim=0)
+    ex.result = info(summed)
     ex.steps.append(
         Step(
             t("weighted.step3"),
             "summed = multiplied.sum(dim=0)",
-            info(summed),
+            ex.result,
             t(
                 "weighted.step3.note",
                 m=multiplied.shape[0],
@@ -155,7 +163,6 @@ def explain(x: torch.Tensor, weights: torch.Tensor) -> Explanation:
             ),
         )
     )
-    ex.result = ex.steps[-1].tensor
     if x.device.type == "meta":
         ex.checks.append(skipped_check())
         return ex

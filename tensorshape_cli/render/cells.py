@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tensorshape_cli.explanation import ELLIPSIS, TensorInfo
+from tensorshape_cli.explanation import ELLIPSIS, MISMATCH, Table, TensorInfo
 from tensorshape_cli.messages import t
 from tensorshape_cli.text import fmt_num
 
@@ -48,9 +48,33 @@ def cell(value: Any, fmt: str) -> str:
     return format(value, fmt)
 
 
+# A screen shows this many values of one tensor at most; beyond, each long dimension keeps
+# its first and last EDGE_ITEMS, as torch prints a large tensor. The data (JSON) keeps them all.
+DISPLAY_VALUES = 200
+EDGE_ITEMS = 3
+
+
+def shown_values(info: TensorInfo) -> Any:
+    """The values a screen shows: all of them, or torch's first and last items per dimension."""
+    if info.values is None:
+        return info.preview
+    if info.numel <= DISPLAY_VALUES:
+        return info.values
+    return _edges(info.values, info.shape)
+
+
+def _edges(values: Any, shape: list[int]) -> Any:
+    if not shape or not isinstance(values, list):
+        return values
+    inner = [_edges(v, shape[1:]) for v in values]
+    if shape[0] > 2 * EDGE_ITEMS:
+        return [*inner[:EDGE_ITEMS], ELLIPSIS, *inner[-EDGE_ITEMS:]]
+    return inner
+
+
 def cells(info: TensorInfo) -> Any:
     """Nested lists of strings (values, or the elided preview); None for a shape-only tensor."""
-    values = info.values if info.values is not None else info.preview
+    values = shown_values(info)
     if values is None:
         return None
     fmt = number_format(info, values)
@@ -59,6 +83,22 @@ def cells(info: TensorInfo) -> Any:
         return [walk(x) for x in v] if isinstance(v, list) else cell(v, fmt)
 
     return walk(values)
+
+
+def kind(info: TensorInfo) -> str:
+    """What a learner calls a tensor of this shape: a vector, a row or a column, a matrix."""
+    shape = info.shape
+    if len(shape) == 0:
+        return t("render.kind.scalar")
+    if len(shape) == 1:
+        return t("render.kind.vector", n=shape[0])
+    if len(shape) == 2 and shape[0] == 1:
+        return t("render.kind.row", n=shape[1])
+    if len(shape) == 2 and shape[1] == 1:
+        return t("render.kind.column", n=shape[0])
+    if len(shape) == 2:
+        return t("render.kind.matrix", rows=shape[0], cols=shape[1])
+    return t("render.kind.ndim", n=len(shape))
 
 
 def summary_text(info: TensorInfo) -> str | None:
@@ -87,3 +127,17 @@ def layout(info: TensorInfo) -> str | None:
         return "[" + sep.join(block(x, depth + 1) if x != "..." else "..." for x in v) + "]"
 
     return block(grid, 0)
+
+
+# How each renderer marks a row's status: a glyph in the cells a clashing row cannot fill
+# (its result), since the data says only `mismatch`.
+STATUS_GLYPH = {MISMATCH: "✗"}
+
+
+def table_rows(table: Table) -> list[list[str]]:
+    """The table's cells as shown: a mismatch row's empty cells carry its glyph."""
+    shown = []
+    for r, row in enumerate(table.rows):
+        glyph = STATUS_GLYPH.get(table.row_status(r))
+        shown.append([glyph if glyph and not c else c for c in row])
+    return shown

@@ -6,7 +6,7 @@ from typing import TextIO
 
 from tensorshape_cli.explanation import Check, Explanation, Table, TensorInfo
 from tensorshape_cli.messages import t
-from tensorshape_cli.render.cells import layout, summary_text
+from tensorshape_cli.render.cells import layout, summary_text, table_rows
 from tensorshape_cli.text import fmt_num, fmt_shape
 
 
@@ -30,7 +30,7 @@ def check_text(c: Check) -> str:
 
 
 def table_lines(table: Table) -> list[str]:
-    grid = [table.columns, *table.rows]
+    grid = [table.columns, *table_rows(table)]
     widths = [max(len(row[i]) for row in grid) for i in range(len(table.columns))]
     return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in grid]
 
@@ -41,6 +41,10 @@ def _indent(text: str, pad: str = "    ") -> str:
 
 def render(ex: Explanation, out: TextIO) -> None:
     lines: list[str] = []
+    if ex.preface:
+        lines += [ex.preface, ""]
+    if ex.part:
+        lines += [f"== {ex.part} =="]
     if ex.command:
         lines += [f"$ {ex.command}"]
     lines += [ex.title or ex.op, f"  {ex.call}", ""]

@@ -15,10 +15,9 @@ def render(ex: Explanation, out: TextIO) -> None:
     if ex.result is not None:
         out.write(" ".join(map(str, ex.result.shape)) + "\n")
         return
-    # No single result (the unsqueeze tour): one line per step that made a tensor.
-    shapes = [step.tensor.shape for step in ex.steps[1:] if step.tensor is not None]
-    for shape in shapes:
-        out.write(" ".join(map(str, shape)) + "\n")
-    if not shapes:  # a listing (inspect): each input's name, then its shape
+    # No single result (the unsqueeze tour): one line per output the explanation names.
+    for output in ex.outputs or []:
+        out.write(" ".join(map(str, output.shape)) + "\n")
+    if not ex.outputs:  # a listing (inspect): each input's name, then its shape
         for name, info in ex.inputs.items():
             out.write(" ".join([name, *map(str, info.shape)]) + "\n")

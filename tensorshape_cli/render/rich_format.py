@@ -14,15 +14,64 @@ from rich.rule import Rule
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from tensorshape_cli.explanation import Explanation, Step, Table, TensorInfo
-from tensorshape_cli.messages import t
-from tensorshape_cli.render.cells import cells, flat, layout, summary_text
+from tensorshape_cli.explanation import MISMATCH, Explanation, Step, Table, TensorInfo
+from tensorshape_cli.messages import EN, t
+from tensorshape_cli.render.cells import cells, flat, kind, layout, summary_text, table_rows
 from tensorshape_cli.text import fmt_num, fmt_shape
 
 MARK = "bold magenta"
 CODE = "bold cyan"
 DIM = "dim"
+STATUS_STYLE = {MISMATCH: "red"}
 MAX_PANELS = 12  # beyond this, leading dims are elided like values
+# The widest line drawn, whatever the terminal says: panels fill their width with spaces,
+# so COLUMNS=100000 would make every line of the demo 100,000 characters (51 MB in all).
+MAX_WIDTH = 160
+
+# The error panel's title, in words: error kinds (stable ids, kept in the JSON) by what went wrong.
+ERROR_TITLES = {
+    "dim_out_of_range": "render.error_title.dim",
+    "dim_repeated": "render.error_title.dim",
+    "view_size_mismatch": "render.error_title.numel",
+    "view_two_inferred": "render.error_title.infer",
+    "view_cannot_infer": "render.error_title.infer",
+    "view_negative": "render.error_title.size",
+    "expand_new_dim": "render.error_title.size",
+    "view_not_contiguous": "render.error_title.not_contiguous",
+    "weighted_rank": "render.error_title.rank",
+    "linear_rank": "render.error_title.rank",
+    "linear_weight_rank": "render.error_title.rank",
+    "cat_rank": "render.error_title.rank",
+    "cat_scalar": "render.error_title.rank",
+    "matmul_scalar": "render.error_title.rank",
+    "expand_rank": "render.error_title.rank",
+    "permute_length": "render.error_title.rank",
+    "weighted_mismatch": "render.error_title.sizes",
+    "linear_in_features": "render.error_title.sizes",
+    "linear_bias": "render.error_title.sizes",
+    "matmul_mismatch": "render.error_title.sizes",
+    "matmul_batch_mismatch": "render.error_title.sizes",
+    "cat_mismatch": "render.error_title.sizes",
+    "stack_mismatch": "render.error_title.sizes",
+    "expand_mismatch": "render.error_title.sizes",
+    "broadcast_mismatch": "render.error_title.sizes",
+    "flatten_order": "render.error_title.order",
+    "matmul_dtype": "render.error_title.dtype",
+    "mean_dtype": "render.error_title.dtype",
+    "expr_type": "render.error_title.type",
+    "expr_zero_division": "render.error_title.zero_division",
+    "torch_error": "render.error_title.torch",
+    "trace_raised": "render.error_title.raised",
+}
+
+
+def error_title(error_kind: str) -> str:
+    """The table above for today's kinds; a family or front-end names its own kinds' titles
+    in its catalog module as `error_title.<kind>` (messages/families/)."""
+    if error_kind in ERROR_TITLES:
+        return t(ERROR_TITLES[error_kind])
+    own = f"error_title.{error_kind}"
+    return t(own) if own in EN else t("render.error_title.other")
 
 
 def shape_text(info: TensorInfo) -> Text:
@@ -33,6 +82,7 @@ def shape_text(info: TensorInfo) -> Text:
             text.append(", ")
         text.append(str(size), style=MARK if i in info.marked else "bold")
     text.append(",)" if len(info.shape) == 1 else ")")
+    text.append(" · " + kind(info), style="bold")  # a vector, a row, a column: visible without colour
     text.append(f" · {info.dtype} · " + t("render.stride", stride=fmt_shape(info.stride)) + " · ", style=DIM)
     text.append(
         t("render.contiguous") if info.contiguous else t("render.not_contiguous"),
@@ -62,6 +112,19 @@ def _matrix(grid: list[Any], info: TensorInfo, row_dim: int, col_dim: int) -> Ri
     return table
 
 
+def _vector(grid: list[str], info: TensorInfo) -> RichTable:
+    """A 1-D tensor in brackets, `[ 1  2  3 ]`, its indices above: no row label, so it cannot
+    be taken for a (1, n) matrix, whose row 0 is labelled."""
+    table = RichTable(box=None, show_header=True, show_edge=False, pad_edge=False, padding=(0, 1))
+    style = MARK if 0 in info.marked else DIM
+    table.add_column("", justify="right")
+    for label in _indices(info.shape[0], len(grid)):
+        table.add_column(Text(label, style=style), justify="right")
+    table.add_column("")
+    table.add_row("[", *("…" if c == "..." else c for c in grid), "]")
+    return table
+
+
 def _indices(size: int, shown: int) -> list[str]:
     """Index labels for `shown` cells of a dimension of `size`, with '…' where elided."""
     if shown >= size:
@@ -81,7 +144,7 @@ def tensor_view(info: TensorInfo, width: int) -> RenderableType:
     if ndim == 0:
         return Text(grid, style="bold")
     if ndim == 1:
-        return _matrix([grid], info, -1, 0)
+        return _vector(grid, info)
     if ndim == 2:
         return _matrix(grid, info, 0, 1)
     return Columns(_panels(grid, info, []), padding=(0, 1))
@@ -132,12 +195,12 @@ def _panels(
 
 
 def _table(table: Table) -> RichTable:
-    out = RichTable(box=box.SIMPLE, pad_edge=False)
+    out = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in table.columns:
         out.add_column(col, justify="right" if col != table.columns[-1] else "left")
     marked = {(r, c) for r, c in table.marked}
-    for r, row in enumerate(table.rows):
-        style = "red" if "✗" in row else ""
+    for r, row in enumerate(table_rows(table)):
+        style = STATUS_STYLE.get(table.row_status(r), "")
         out.add_row(*(Text(v, style=MARK) if (r, c) in marked else v for c, v in enumerate(row)), style=style)
     return out
 
@@ -155,7 +218,9 @@ def _step(n: int, step: Step, width: int) -> Panel:
 
 
 def _checks(ex: Explanation) -> RichTable:
-    table = RichTable(title=t("render.checks"), title_justify="left", box=box.SIMPLE, pad_edge=False)
+    table = RichTable(
+        title=t("render.checks"), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
     table.add_column("")
     table.add_column(t("render.col.check"), style="bold")
     table.add_column(t("render.col.by_hand"))
@@ -179,7 +244,9 @@ class _Console(Console):
 
 
 def render(ex: Explanation, out: TextIO) -> None:
-    draw(ex, _Console(file=out, highlight=False))  # rich itself honours NO_COLOR
+    console = _Console(file=out, highlight=False)  # rich itself honours NO_COLOR
+    console.width = min(console.width, MAX_WIDTH)
+    draw(ex, console)
 
 
 EXPORT_WIDTH = 110  # columns of an exported picture: wide enough for tables, narrow enough for a slide
@@ -207,8 +274,16 @@ def export(explanations: list[Explanation], path: str) -> None:
 
 
 def draw(ex: Explanation, console: Console) -> None:
+    if ex.preface:
+        console.print(Text(ex.preface, style="bold"))
+    if ex.part:
+        console.print(Rule(Text(ex.part, style="bold"), align="left"))
     if ex.command:
-        console.print(Rule(Text("$ " + ex.command, style=CODE), align="left"))
+        console.print(
+            Text("$ " + ex.command, style=CODE)
+            if ex.part
+            else Rule(Text("$ " + ex.command, style=CODE), align="left")
+        )
     console.print(Text(ex.title or ex.op, style="bold"))
     console.print(Text(ex.call, style=CODE))
     for n, step in enumerate(ex.steps, 1):
@@ -224,7 +299,7 @@ def draw(ex: Explanation, console: Console) -> None:
         console.print(
             Panel(
                 body,
-                title=Text(f" {ex.error.kind} ", style="bold red"),
+                title=Text(f" {error_title(ex.error.kind)} ", style="bold red"),
                 border_style="red",
                 title_align="left",
             )
