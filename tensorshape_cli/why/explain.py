@@ -9,6 +9,7 @@ names where the source line gives them (read with `ast`, never run).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import torch
 
 MAX_KEYS_SHOWN = 20
+TORCH_TYPES = ("RuntimeError", "IndexError", "ValueError", "TypeError", "NotImplementedError")
 
 
 def explain(text: str) -> Explanation:
@@ -80,27 +82,29 @@ def _start(op: str, call: str, parsed: Parsed, shapes: dict[str, tuple[int, ...]
 def _reproduce(ex: Explanation, parsed: Parsed, code: str, run: Callable[[], object]) -> None:
     """Run the op again on shape-only tensors: torch must raise the error the user pasted.
 
-    The two messages are compared by what they say (the family and its numbers), not word for
-    word, so that an error pasted from another torch release still counts as reproduced."""
+    torch's shape-only (meta) kernels word some errors their own way ("a and b must have same
+    reduction dim" for mat1/mat2), and other releases word them differently again, so the two
+    count as the same error when torch raises the same exception type for these shapes and
+    every number its message names is one the pasted message names too."""
     from tensorshape_cli.ops._common import TORCH_ERRORS
 
     try:
         run()
-        got = ""
+        got, kind = "", ""
     except TORCH_ERRORS as e:
-        got = str(e)
-    pasted = recognise(parsed.message)
-    same = bool(got) and recognise(got) == pasted
-    shown = _first_line(got) if got else "—"
-    ex.steps.append(
-        Step(
-            t("why.reproduce.title"),
-            code,
-            None,
-            t("why.reproduce.same" if same else "why.reproduce.differs", got=shown),
-        )
-    )
+        got, kind = str(e), type(e).__name__
+    pasted = parsed.exception.rsplit(".", 1)[-1]
+    # another library's exception that wraps torch's message says nothing of torch's own type
+    same = bool(got) and (pasted not in TORCH_TYPES or pasted == kind)
+    same = same and (recognise(got) == recognise(parsed.message) or _numbers(got) <= _numbers(parsed.message))
+    shown = f"{kind}: {_first_line(got)}" if got else "—"
+    note = t("why.reproduce.same" if same else "why.reproduce.differs", got=shown)
+    ex.steps.append(Step(t("why.reproduce.title"), code, None, note))
     ex.checks.append(Check(t("why.check.reproduced"), code, _first_line(parsed.message), shown, same))
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+", text[:10_000]))
 
 
 def _fail(ex: Explanation, kind: str, message: str, hint: str) -> Explanation:
@@ -356,7 +360,7 @@ def _view_size(d: Diagnosis, parsed: Parsed) -> Explanation:
     ex.error = OpError(
         "view_size_mismatch",
         t("why.view.message", shape=fmt_shape(shape), known=known, numel=numel),
-        " ".join([hint, *options[:2]]).strip(),
+        "; ".join(part for part in [hint, *options[:2]] if part),
     )
     return ex
 
@@ -368,7 +372,8 @@ def _inferred_views(name: str, shape: list[int], numel: int) -> list[str]:
         rest = math.prod(s for j, s in enumerate(shape) if j != i)
         if rest and numel % rest == 0:
             args = fmt_args([*shape[:i], -1, *shape[i + 1 :]])
-            found.append(t("why.view.infer", name=name, args=args, size=numel // rest, i=i))
+            result = fmt_shape([*shape[:i], numel // rest, *shape[i + 1 :]])
+            found.append(t("why.view.infer", name=name, args=args, shape=result))
     return found
 
 
