@@ -349,3 +349,48 @@ def test_a_megabyte_of_text_is_read_in_linear_time():
     text = ("[" + "1, " * 300 + "\n") * 1500 + REAL  # ~1.3 MB: only its last MiB is read
     r = run_tshape("why", "-", input=text)
     assert r.code == 0, r.stderr
+
+
+# --- inspect --against: what load_state_dict would say, from two files -------------------
+
+
+def test_inspect_against_lists_what_load_state_dict_reports(tmp_path):
+    checkpoint = nn.Sequential(nn.Linear(512, 10), nn.ReLU())
+    model = nn.Sequential(nn.Linear(256, 10), nn.ReLU(), nn.Linear(10, 2))
+    torch.save(checkpoint.state_dict(), tmp_path / "ckpt.pt")
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    with pytest.raises(RuntimeError) as raised:
+        model.load_state_dict(checkpoint.state_dict())
+    reported = str(raised.value)
+    r = run_tshape("inspect", str(tmp_path / "ckpt.pt"), "--against", str(tmp_path / "model.pt"), "--json")
+    assert r.code == 1
+    doc = r.doc
+    rows = {
+        row[0]: (row[1], row[2], status)
+        for row, status in zip(
+            doc["steps"][0]["table"]["rows"], doc["steps"][0]["table"]["status"], strict=True
+        )
+    }
+    for key in ("2.weight", "2.bias"):  # missing, as torch reports them
+        assert f'"{key}"' in reported and rows[key][0] == "—"
+    assert "size mismatch for 0.weight" in reported and rows["0.weight"][2] == "mismatch"
+    assert rows["0.bias"][2] == "ok"
+    inp, out = map(int, re.search(r"with nn\.Linear\((\d+), (\d+)\)", doc["error"]["hint"]).groups())
+    fixed = nn.Sequential(nn.Linear(inp, out), nn.ReLU())
+    fixed.load_state_dict(checkpoint.state_dict())
+
+
+def test_inspect_against_the_same_shapes_exits_0(tmp_path):
+    torch.save(nn.Linear(2, 3).state_dict(), tmp_path / "a.pt")
+    torch.save(nn.Linear(2, 3).state_dict(), tmp_path / "b.pt")
+    r = run_tshape("inspect", str(tmp_path / "a.pt"), "--against", str(tmp_path / "b.pt"), "--json")
+    assert r.code == 0 and r.doc["error"] is None
+    nn.Linear(2, 3).load_state_dict(torch.load(tmp_path / "a.pt", weights_only=True))
+
+
+def test_inspect_against_a_dataparallel_prefix(tmp_path):
+    state = nn.Linear(2, 3).state_dict()
+    torch.save({f"module.{k}": v for k, v in state.items()}, tmp_path / "dp.pt")
+    torch.save(state, tmp_path / "plain.pt")
+    r = run_tshape("inspect", str(tmp_path / "dp.pt"), "--against", str(tmp_path / "plain.pt"), "--json")
+    assert r.code == 1 and "removeprefix('module.')" in r.doc["error"]["hint"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
+from tensorshape_cli.ops.inspect import common_prefix, layer_fix
 from tensorshape_cli.text import fmt_args, fmt_shape
 from tensorshape_cli.why import source
 from tensorshape_cli.why.patterns import Diagnosis, close_family, recognise
@@ -219,7 +220,7 @@ def _conv_channels(d: Diagnosis, parsed: Parsed) -> Explanation:
         ex,
         "conv_channels",
         t("why.conv.channels.message", got=got, expected=expected, shape=fmt_shape(x)),
-        " ".join(fixes),
+        "; ".join(fixes),
     )
 
 
@@ -682,7 +683,7 @@ def _state_dict(d: Diagnosis, parsed: Parsed) -> Explanation:
                 t("why.state.mismatch", key=key, saved=fmt_shape(saved), current=fmt_shape(current)),
             )
         )
-        fixes.append(_layer_fix(key, saved, current))
+        fixes.append(layer_fix(key, saved, current))
     for label, keys in (("missing", missing), ("unexpected", unexpected)):
         if keys:
             shown = ", ".join(keys[:MAX_KEYS_SHOWN]) + (" …" if len(keys) > MAX_KEYS_SHOWN else "")
@@ -691,7 +692,7 @@ def _state_dict(d: Diagnosis, parsed: Parsed) -> Explanation:
                     t(f"why.state.{label}.title", n=len(keys)), "", None, t(f"why.state.{label}", keys=shown)
                 )
             )
-    prefix = _common_prefix(missing, unexpected)
+    prefix = common_prefix(missing, unexpected)
     if prefix:
         fixes.append(t("why.state.prefix.hint", prefix=prefix))
     elif missing or unexpected:
@@ -705,38 +706,7 @@ def _state_dict(d: Diagnosis, parsed: Parsed) -> Explanation:
             model=model,
         )
     ]
-    return _fail(ex, "state_dict_mismatch", " ".join(parts), " ".join(f for f in fixes if f))
-
-
-def _layer_fix(key: str, saved: tuple[int, ...], current: tuple[int, ...]) -> str:
-    """What layer the checkpoint's shape asks for: a Linear's weight is (out, in), a conv's
-    (out, in, kernel...), an Embedding's (num, dim)."""
-    layer = key.rsplit(".", 1)[0] if "." in key else key
-    if key.endswith("weight") and len(saved) == 2:
-        return t(
-            "why.state.linear.hint",
-            layer=layer,
-            out=saved[0],
-            inp=saved[1],
-            cur_out=current[0] if current else 0,
-            cur_in=current[1] if len(current) > 1 else 0,
-        )
-    if key.endswith("weight") and len(saved) in (3, 4, 5):
-        return t("why.state.conv.hint", layer=layer, out=saved[0], inp=saved[1], kernel=fmt_args(saved[2:]))
-    return t("why.state.other.hint", key=key, saved=fmt_shape(saved))
-
-
-def _common_prefix(missing: list[str], unexpected: list[str]) -> str:
-    """`module.` (DataParallel) or another prefix that turns every unexpected key into a missing one."""
-    if not missing or not unexpected:
-        return ""
-    first = unexpected[0]
-    for key in missing:
-        if first.endswith(key) and first != key:
-            prefix = first[: len(first) - len(key)]
-            if all(k.startswith(prefix) and k[len(prefix) :] in set(missing) for k in unexpected):
-                return prefix
-    return ""
+    return _fail(ex, "state_dict_mismatch", " ".join(parts), "; ".join(f for f in fixes if f))
 
 
 def _loss_names(parsed: Parsed) -> list[str]:
@@ -744,7 +714,7 @@ def _loss_names(parsed: Parsed) -> list[str]:
     if site is None:
         site = source.layer_call(_code_line(parsed))
     args = site.args if site is not None else []
-    return [*args[:2], "input", "target"][:2] if len(args) >= 2 else ["input", "target"]
+    return args[:2] if len(args) >= 2 else ["logits", "target"]
 
 
 def _first_arg(parsed: Parsed) -> str | None:
