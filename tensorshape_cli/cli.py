@@ -435,6 +435,36 @@ def expr(
     return run(common, build)  # type: ignore[arg-type]
 
 
+@app.command()
+@with_common
+def why(
+    text: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT",
+            help="The error message or the whole traceback, or - to read it from standard input.",
+            show_default=False,
+        ),
+    ],
+    *,
+    common: Common,
+) -> int:
+    """Explain a PyTorch error: paste its message or traceback, get the rule and the fix.
+
+    The numbers in torch's message become shape-only tensors, the op runs again to confirm
+    the error, and the explanation names the fix in code. Nothing of the pasted text runs.
+    Examples: tshape why "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)";
+    python train.py 2>&1 | tshape why -
+    """
+
+    def build(load: Loader) -> object:
+        from tensorshape_cli.why import explain, read_text
+
+        return explain(read_text(text))
+
+    return run(common, build)  # type: ignore[arg-type]
+
+
 @app.command(cls=TensorCommand)
 @with_common
 def trace(
@@ -507,30 +537,31 @@ def inspect_file(
         str,
         typer.Argument(metavar="FILE", help="A .pt, .pth, .safetensors or .npy file.", show_default=False),
     ],
+    against: Annotated[
+        Optional[str],
+        typer.Option(
+            "--against",
+            metavar="OTHER",
+            help="Compare with another tensor file (e.g. the model's state_dict saved): missing keys, "
+            "unexpected keys and shape mismatches, as load_state_dict would report them (exit 1 if any).",
+        ),
+    ] = None,
     *,
     common: Common,
 ) -> int:
     """List every tensor in a file: name, shape, dtype, elements, and the total parameter count.
 
     Nothing but the shapes is read, so a checkpoint of any size is listed at once.
-    Example: tshape inspect examples/model.pt
+    Examples: tshape inspect examples/model.pt;
+    tshape inspect checkpoint.pt --against model_state.pt
     """
 
     def build(load: Loader) -> object:
-        from pathlib import Path
-
-        from tensorshape_cli import tensorfiles
-        from tensorshape_cli.errors import InputError
-        from tensorshape_cli.inputs import torch_dtype
-        from tensorshape_cli.messages import t
-
-        path = Path(file).expanduser()
-        if not file.lower().endswith(tensorfiles.SUFFIXES):
-            raise InputError(t("inspect.suffix", path=file, known=", ".join(tensorfiles.SUFFIXES)))
-        found = tensorfiles.open_file(path, t("file.arg"))
-        dtype = torch_dtype(common.dtype)
-        shapes = {found.label(k): v if dtype is None else v.to(dtype) for k, v in found.shapes.items()}
-        return op("inspect").explain(file, found.kind, shapes, found.others)
+        mod = op("inspect")
+        kind, shapes, others = mod.load_shapes(file, common.dtype)
+        if against is None:
+            return mod.explain(file, kind, shapes, others)
+        return mod.explain_against(file, against, shapes, mod.load_shapes(against, common.dtype)[1])
 
     return run(common, build)  # type: ignore[arg-type]
 

@@ -171,6 +171,10 @@ class Explanation:
     command: str = ""
     # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
     line: int | None = None
+    # Where the explained error was raised ({file, line, code}), read from a pasted traceback.
+    location: dict[str, Any] | None = None
+    # An error the user pasted (`tshape why`), explained: the command succeeded (exit 0).
+    diagnosis: bool = False
     # A heading above the explanation: what a part of a longer walk-through is
     # ("1/6 · unsqueeze on a vector"); presentation only, so not part of the JSON.
     part: str = ""
@@ -194,6 +198,8 @@ class Explanation:
             "result": self.result.to_dict() if self.result else None,
             "error": self.error.to_dict() if self.error else None,
         }
+        if self.location is not None:
+            d["location"] = self.location
         return _with_outputs(d, self.outputs, self.value)
 
     # In Python: rich on a terminal, HTML in Jupyter, plain text elsewhere (tensorshape_cli.api).

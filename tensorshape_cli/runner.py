@@ -108,7 +108,8 @@ def op(name: str) -> ModuleType:
 
 
 def exit_code(ex: Explanation) -> int:
-    return ExitCode.OK if ex.ok else ExitCode.INVALID
+    # `tshape why` explains an error the user pasted: recognising it is the success
+    return ExitCode.OK if ex.ok or (ex.diagnosis and all(c.ok for c in ex.checks)) else ExitCode.INVALID
 
 
 class TorchImportGuard(importlib.abc.MetaPathFinder):

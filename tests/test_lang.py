@@ -199,6 +199,24 @@ CORPUS: list[list[str]] = [
     ["unsqueeze", "examples/model.pt:fc.wieght"],
     ["unsqueeze", "examples/x.npy:key"],
     ["unsqueeze", "examples/shapes.tshape"],
+    # tshape why: pasted errors, recognised (exit 0) or not (exit 2)
+    ["why", "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)"],
+    [
+        "why",
+        "Given groups=1, weight of size [16, 3, 3, 3], expected input[8, 1, 28, 28] "
+        "to have 3 channels, but got 1 channels instead",
+    ],
+    ["why", "shape '[4, 5]' is invalid for input of size 12"],
+    ["why", "The size of tensor a (4) must match the size of tensor b (5) at non-singleton dimension 1"],
+    ["why", "RuntimeError: 0D or 1D target tensor expected, multi-target not supported"],
+    [
+        "why",
+        'Error(s) in loading state_dict for Net:\n\tMissing key(s) in state_dict: "fc.bias". \n\t'
+        "size mismatch for fc.weight: copying a param with shape torch.Size([10, 512]) from checkpoint, "
+        "the shape in current model is torch.Size([10, 256]).",
+    ],
+    ["why", "RuntimeError: CUDA out of memory"],
+    ["why", "hello"],
     # exit 2: bad command lines (Click's usage errors)
     ["bogus"],
     ["unsqueeze"],
