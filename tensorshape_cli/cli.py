@@ -442,7 +442,7 @@ def why(
         str,
         typer.Argument(
             metavar="TEXT",
-            help="The error message or the whole traceback, or - to read it from standard input.",
+            help="The error message or traceback; @FILE reads it from a file, - from standard input.",
             show_default=False,
         ),
     ],
