@@ -73,6 +73,10 @@ class Step:
     tensor: TensorInfo | None = None
     note: str = ""
     table: Table | None = None
+    # An op returning several tensors (split, topk) gives them here, tensor staying None;
+    # one returning a plain value (x.dim(), torch.equal) gives it in `value`, as JSON data.
+    outputs: list[TensorInfo] | None = None
+    value: Any | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +85,7 @@ class Step:
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
             "table": self.table.to_dict() if self.table else None,
+            **_outputs_and_value(self.outputs, self.value),
         }
 
 
@@ -124,6 +129,9 @@ class Explanation:
     result: TensorInfo | None = None
     error: OpError | None = None
     title: str = ""
+    # Several tensors as the result (result stays None), or a plain value: see Step.
+    outputs: list[TensorInfo] | None = None
+    value: Any | None = None
     # The tshape command line that produces this explanation, when it is not the one typed.
     command: str = ""
     # The line of a `tshape run` batch file this explanation comes from; None outside a batch.
@@ -144,5 +152,16 @@ class Explanation:
             "steps": [s.to_dict() for s in self.steps],
             "checks": [c.to_dict() for c in self.checks],
             "result": self.result.to_dict() if self.result else None,
+            **_outputs_and_value(self.outputs, self.value),
             "error": self.error.to_dict() if self.error else None,
         }
+
+
+def _outputs_and_value(outputs: list[TensorInfo] | None, value: Any | None) -> dict[str, Any]:
+    """The keys only ops with several outputs or a plain value have: absent otherwise."""
+    extra: dict[str, Any] = {}
+    if outputs is not None:
+        extra["outputs"] = [o.to_dict() for o in outputs]
+    if value is not None:
+        extra["value"] = value
+    return extra
