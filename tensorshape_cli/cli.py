@@ -416,13 +416,14 @@ def expr(
     Anything else is refused (exit 2). Example: tshape expr "x @ w.T + b" -t x=... -t w=... -t b=...
     """
 
-    def build(load: Loader) -> object:
-        mod = op("expr")
-        bound = mod.bindings(tensor or [])
-        mod.compile_expr(expression, [name for name, _ in bound])  # refuse before reading any tensor
-        return mod.explain(expression, {name: load(text, name) for name, text in bound})
+    def build(load: Loader) -> "Explanation":
+        from tensorshape_cli import expr
 
-    return run(common, build)  # type: ignore[arg-type]
+        bound = _bindings(tensor or [])
+        program = expr.compile_expr(expression, list(bound))  # refused before any tensor is read
+        return expr.explain(program, {name: load(text, name) for name, text in bound.items()})
+
+    return run(common, build)
 
 
 @app.command(cls=TensorCommand)
@@ -525,6 +526,32 @@ def _load_all(load: Loader, texts: list[str]) -> tuple[list[object], list[str]]:
     """Several TENSOR arguments, named a, b, c, … as torch's messages name operands."""
     names = op("broadcast").operand_names(len(texts))
     return [load(text, name) for text, name in zip(texts, names, strict=True)], names
+
+
+def _bindings(options: list[str]) -> dict[str, str]:
+    """`-t NAME=TENSOR` options → {name: tensor text}, the names checked."""
+    import keyword
+    import re
+
+    from tensorshape_cli.errors import InputError
+
+    seen: dict[str, str] = {}
+    for option in options:
+        name, sep, text = option.partition("=")
+        name = name.strip()
+        if not sep or not text.strip():
+            raise InputError(t("expr.binding", spec=_clip(option)))
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or keyword.iskeyword(name) or name == "torch":
+            raise InputError(t("expr.binding_name", name=_clip(name)))
+        if name in seen:
+            raise InputError(t("expr.binding_twice", name=name))
+        seen[name] = text
+    return seen
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _seed(common: Common) -> int:

@@ -150,6 +150,11 @@ class OpSpec:
             raise ValueError(f"unknown family {self.family!r} for op {self.name!r}")
 
 
+class Unfit(TypeError):
+    """Raised by `output_shapes` when the arguments cannot be this op's at all (a tuple times a
+    number, for Python's `*`): the call is explained as failing, and never run."""
+
+
 def reads_nothing(call: Call) -> Sequence[Shape]:
     """`output_shapes` of an op that returns a view or a plain value: no element read or made."""
     return ()
