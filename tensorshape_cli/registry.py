@@ -14,8 +14,11 @@ any pure op correctly (inputs, output shape, dtype, stride, values).
 
 from __future__ import annotations
 
+import gc
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -182,6 +185,11 @@ def load_all() -> None:
     global _LOADED
     if _LOADED:
         return
+    if "torch" in sys.modules:
+        # torch's import leaves about a million objects behind; the allocations that follow
+        # would make Python's full collections walk them all (~0.1 s each, several per run).
+        # Frozen, they are skipped for the rest of this short-lived process.
+        gc.freeze()
     for package_name in OP_PACKAGES:
         try:
             package = importlib.import_module(package_name)
@@ -195,6 +203,8 @@ def load_all() -> None:
 
 def get(name: str) -> OpSpec:
     """The spec registered under this name or alias (KeyError when there is none)."""
+    if name not in _SPECS and importlib.util.find_spec(f"{OP_PACKAGES[0]}.{name}") is not None:
+        importlib.import_module(f"{OP_PACKAGES[0]}.{name}")  # most ops live in a module of their name
     if name not in _SPECS:
         load_all()
     return _SPECS[name]
