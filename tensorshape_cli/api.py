@@ -33,10 +33,10 @@ def _settings() -> settings.Settings:
 def explain(expression: str, /, **tensors: torch.Tensor) -> Explanation:
     """The step-by-step explanation `tshape expr` gives, over these tensors. An expression
     outside expr's whitelist raises tensorshape_cli.errors.InputError, naming the construct."""
-    from tensorshape_cli.ops import expr
+    from tensorshape_cli import expr
 
     with settings.use(_settings()):
-        return expr.explain(expression, dict(tensors))
+        return expr.explain(expr.compile_expr(expression, list(tensors)), dict(tensors))
 
 
 class Trace:

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from tensorshape_cli import __version__, settings, usage
+from tensorshape_cli import __version__, registry, settings, usage
 from tensorshape_cli.errors import ExitCode
 from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
 from tensorshape_cli.options import Common, TensorCommand, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
 
 if TYPE_CHECKING:
-    pass  # Typer 0.26-0.27 vendor Click
+    from tensorshape_cli.explanation import Explanation  # Typer 0.26-0.27 vendor Click
 
 app = typer.Typer(
     name="tshape",
@@ -78,7 +78,7 @@ def unsqueeze(
 
     Example: tshape unsqueeze "[1,2,3]" --dim 0
     """
-    return run(common, lambda load: op("unsqueeze").explain(load(tensor, "x"), dim))
+    return run(common, lambda load: registry.explain("unsqueeze", load(tensor, "x"), dim))
 
 
 @app.command(cls=TensorCommand)
@@ -104,15 +104,16 @@ def view(
     """
     from tensorshape_cli.inputs import parse_shape
 
-    def build(load: Loader) -> object:
+    def build(load: Loader) -> "Explanation":
         pair = parse_shape(transpose, "--transpose") if transpose is not None else None
         if pair is not None and len(pair) != 2:
             from tensorshape_cli.errors import InputError
 
             raise InputError(t("cli.transpose_pair"))
-        return op("view").explain(load(tensor, "x"), parse_shape(shape), tuple(pair) if pair else None)
+        x, sizes = load(tensor, "x"), parse_shape(shape)
+        return registry.explain("view", x, sizes, options={"transpose": tuple(pair) if pair else None})
 
-    return run(common, build)  # type: ignore[arg-type]
+    return run(common, build)
 
 
 @app.command(cls=TensorCommand)
@@ -144,19 +145,12 @@ def weighted(
     weights (models, classes). Example: tshape weighted --weights examples/weights.json
     """
 
-    def build(load: Loader) -> object:
-        mod = op("weighted")
-        tensors = mod.prepare(
-            load.optional(x, "x"),
-            load.optional(weights, "weights"),
-            batch=batch,
-            random=random,
-            models=models,
-            classes=classes,
-        )
-        return mod.explain(*tensors)
+    def build(load: Loader) -> "Explanation":
+        tensors = load.optional(x, "x"), load.optional(weights, "weights")
+        sizes = {"batch": batch, "random": random, "models": models, "classes": classes}
+        return registry.explain("weighted", *tensors, options=sizes)
 
-    return run(common, build)  # type: ignore[arg-type]
+    return run(common, build)
 
 
 app.command("weighted-sum", help="Alias of weighted.", cls=TensorCommand)(weighted)
@@ -191,21 +185,12 @@ def linear(
     Example: tshape linear "[[0.5,0.6,0.7]]" --weight "[[1,0,0],[0,1,0]]" --bias "[0.1,0.2]"
     """
 
-    def build(load: Loader) -> object:
-        mod = op("linear")
-        if x is None and weight is None and bias is None and out_features is None:
-            xt, wt, bt = mod.notebook_inputs()
-            return mod.explain(xt, wt, None if no_bias else bt, use_bias=not no_bias, seed=_seed(common))
-        return mod.explain(
-            load.optional(x, "x") if x is not None else mod.notebook_inputs()[0],
-            load.optional(weight, "weight"),
-            load.optional(bias, "bias"),
-            use_bias=not no_bias,
-            out_features=out_features,
-            seed=_seed(common),
-        )
+    def build(load: Loader) -> "Explanation":
+        tensors = load.optional(x, "x"), load.optional(weight, "weight"), load.optional(bias, "bias")
+        options = {"use_bias": not no_bias, "out_features": out_features, "seed": _seed(common)}
+        return registry.explain("linear", *tensors, options=options)
 
-    return run(common, build)  # type: ignore[arg-type]
+    return run(common, build)
 
 
 DimsOption = Annotated[
@@ -224,7 +209,7 @@ def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int
     Without --dim, every size-1 dimension goes; with it, only those asked for, and an
     asked-for dimension whose size is not 1 stays. Example: tshape squeeze "zeros(2, 1, 3)"
     """
-    return run(common, lambda load: op("squeeze").explain(load(tensor, "x"), _dims(dim)))
+    return run(common, lambda load: registry.explain("squeeze", load(tensor, "x"), _dims(dim)))
 
 
 ShapeOption = Annotated[
@@ -247,7 +232,12 @@ def reshape(
 
     Example: tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
     """
-    return run(common, lambda load: op("reshape").explain(load(tensor, "x"), _shape(shape), _pair(transpose)))
+    return run(
+        common,
+        lambda load: registry.explain(
+            "reshape", load(tensor, "x"), _shape(shape), options={"transpose": _pair(transpose)}
+        ),
+    )
 
 
 @app.command(cls=TensorCommand)
@@ -263,7 +253,7 @@ def flatten(
 
     Example: tshape flatten "zeros(2, 3, 4)" --start-dim 1
     """
-    return run(common, lambda load: op("flatten").explain(load(tensor, "x"), start_dim, end_dim))
+    return run(common, lambda load: registry.explain("flatten", load(tensor, "x"), start_dim, end_dim))
 
 
 @app.command(cls=TensorCommand)
@@ -280,7 +270,7 @@ def permute(
 
     Example: tshape permute "zeros(2, 3, 4)" --dims 2,0,1
     """
-    return run(common, lambda load: op("permute").explain_permute(load(tensor, "x"), _shape(dims, "--dims")))
+    return run(common, lambda load: registry.explain("permute", load(tensor, "x"), _shape(dims, "--dims")))
 
 
 @app.command(cls=TensorCommand)
@@ -296,12 +286,12 @@ def transpose(
     Example: tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
     """
 
-    def build(load: Loader) -> object:
+    def build(load: Loader) -> "Explanation":
         pair = _pair(dims, "--dims")
         assert pair is not None
-        return op("permute").explain_transpose(load(tensor, "x"), *pair)
+        return registry.explain("transpose", load(tensor, "x"), *pair)
 
-    return run(common, build)  # type: ignore[arg-type]
+    return run(common, build)
 
 
 @app.command(cls=TensorCommand)
@@ -321,7 +311,7 @@ def expand(
 
     Example: tshape expand "[[1], [2]]" --shape 2,3
     """
-    return run(common, lambda load: op("expand").explain(load(tensor, "x"), _shape(shape)))
+    return run(common, lambda load: registry.explain("expand", load(tensor, "x"), _shape(shape)))
 
 
 TensorsArg = Annotated[
@@ -338,7 +328,7 @@ def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     Example: tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
     """
 
-    return run(common, lambda load: op("broadcast").explain(*_load_all(load, tensors)))
+    return run(common, lambda load: registry.explain("broadcast", *_load_all(load, tensors)[0]))
 
 
 @app.command(cls=TensorCommand)
@@ -353,7 +343,7 @@ def matmul(
 
     Example: tshape matmul "ones(2, 3)" "ones(3, 4)"
     """
-    return run(common, lambda load: op("matmul").explain(load(a, "a"), load(b, "b")))
+    return run(common, lambda load: registry.explain("matmul", load(a, "a"), load(b, "b")))
 
 
 KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
@@ -366,7 +356,7 @@ def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
 
     Without --dim, everything is added up. Example: tshape sum "arange(1, 13)" --dim 0
     """
-    return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "sum"))
+    return run(common, lambda load: registry.explain("sum", load(tensor, "x"), _dims(dim), keepdim))
 
 
 @app.command(cls=TensorCommand)
@@ -376,7 +366,7 @@ def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
 
     Without --dim, everything is averaged. Example: tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
     """
-    return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "mean"))
+    return run(common, lambda load: registry.explain("mean", load(tensor, "x"), _dims(dim), keepdim))
 
 
 JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
@@ -389,7 +379,7 @@ def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
 
     Example: tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
     """
-    return run(common, lambda load: op("cat").explain_cat(*_swap(_load_all(load, tensors), dim)))
+    return run(common, lambda load: registry.explain("cat", _load_all(load, tensors)[0], dim))
 
 
 @app.command(cls=TensorCommand)
@@ -399,7 +389,7 @@ def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int
 
     Example: tshape stack "[1, 2]" "[3, 4]" --dim 1
     """
-    return run(common, lambda load: op("cat").explain_stack(*_swap(_load_all(load, tensors), dim)))
+    return run(common, lambda load: registry.explain("stack", _load_all(load, tensors)[0], dim))
 
 
 @app.command(cls=TensorCommand)
@@ -426,13 +416,14 @@ def expr(
     Anything else is refused (exit 2). Example: tshape expr "x @ w.T + b" -t x=... -t w=... -t b=...
     """
 
-    def build(load: Loader) -> object:
-        mod = op("expr")
-        bound = mod.bindings(tensor or [])
-        mod.compile_expr(expression, [name for name, _ in bound])  # refuse before reading any tensor
-        return mod.explain(expression, {name: load(text, name) for name, text in bound})
+    def build(load: Loader) -> "Explanation":
+        from tensorshape_cli import expr
 
-    return run(common, build)  # type: ignore[arg-type]
+        bound = _bindings(tensor or [])
+        program = expr.compile_expr(expression, list(bound))  # refused before any tensor is read
+        return expr.explain(program, {name: load(text, name) for name, text in bound.items()})
+
+    return run(common, build)
 
 
 @app.command()
@@ -457,12 +448,12 @@ def why(
     python train.py 2>&1 | tshape why -
     """
 
-    def build(load: Loader) -> object:
+    def build(load: Loader) -> "Explanation":
         from tensorshape_cli.why import explain, read_text
 
         return explain(read_text(text))
 
-    return run(common, build)  # type: ignore[arg-type]
+    return run(common, build)
 
 
 @app.command(cls=TensorCommand)
@@ -556,14 +547,15 @@ def inspect_file(
     tshape inspect checkpoint.pt --against model_state.pt
     """
 
-    def build(load: Loader) -> object:
-        mod = op("inspect")
-        kind, shapes, others = mod.load_shapes(file, common.dtype)
-        if against is None:
-            return mod.explain(file, kind, shapes, others)
-        return mod.explain_against(file, against, shapes, mod.load_shapes(against, common.dtype)[1])
+    def build(load: Loader) -> "Explanation":
+        from tensorshape_cli.ops import inspect
 
-    return run(common, build)  # type: ignore[arg-type]
+        kind, shapes, others = inspect.load_shapes(file, common.dtype)
+        if against is None:
+            return registry.explain("inspect", file, kind, shapes, others)
+        return inspect.explain_against(file, against, shapes, inspect.load_shapes(against, common.dtype)[1])
+
+    return run(common, build)
 
 
 @app.command("run")
@@ -626,8 +618,30 @@ def _load_all(load: Loader, texts: list[str]) -> tuple[list[object], list[str]]:
     return [load(text, name) for text, name in zip(texts, names, strict=True)], names
 
 
-def _swap(loaded: tuple[list[object], list[str]], dim: int) -> tuple[list[object], int, list[str]]:
-    return loaded[0], dim, loaded[1]
+def _bindings(options: list[str]) -> dict[str, str]:
+    """`-t NAME=TENSOR` options → {name: tensor text}, the names checked."""
+    import keyword
+    import re
+
+    from tensorshape_cli.errors import InputError
+
+    seen: dict[str, str] = {}
+    for option in options:
+        name, sep, text = option.partition("=")
+        name = name.strip()
+        if not sep or not text.strip():
+            raise InputError(t("expr.binding", spec=_clip(option)))
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or keyword.iskeyword(name) or name == "torch":
+            raise InputError(t("expr.binding_name", name=_clip(name)))
+        if name in seen:
+            raise InputError(t("expr.binding_twice", name=name))
+        seen[name] = text
+    return seen
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _seed(common: Common) -> int:

@@ -114,11 +114,12 @@ class Step:
             "tensor": self.tensor.to_dict() if self.tensor else None,
             "note": self.note,
             "table": self.table.to_dict() if self.table else None,
+            **_outputs_and_value(self.outputs, self.value),
         }
         if self.location is not None:
             d["location"] = {"file": self.location[0], "line": self.location[1]}
             d["module"] = self.module
-        return _with_outputs(d, self.outputs, self.value)
+        return d
 
 
 @dataclass
@@ -196,11 +197,12 @@ class Explanation:
             "steps": [s.to_dict() for s in self.steps],
             "checks": [c.to_dict() for c in self.checks],
             "result": self.result.to_dict() if self.result else None,
+            **_outputs_and_value(self.outputs, self.value),
             "error": self.error.to_dict() if self.error else None,
         }
         if self.location is not None:
             d["location"] = self.location
-        return _with_outputs(d, self.outputs, self.value)
+        return d
 
     # In Python: rich on a terminal, HTML in Jupyter, plain text elsewhere (tensorshape_cli.api).
     def __str__(self) -> str:
@@ -224,9 +226,11 @@ class Explanation:
         printer.text(as_plain(self))
 
 
-def _with_outputs(d: dict[str, Any], outputs: list[TensorInfo] | None, value: Any) -> dict[str, Any]:
+def _outputs_and_value(outputs: list[TensorInfo] | None, value: Any | None) -> dict[str, Any]:
+    """The keys only ops with several outputs or a plain value have: absent otherwise."""
+    extra: dict[str, Any] = {}
     if outputs is not None:
-        d["outputs"] = [o.to_dict() for o in outputs]
+        extra["outputs"] = [o.to_dict() for o in outputs]
     if value is not None:
-        d["value"] = value
-    return d
+        extra["value"] = value
+    return extra

@@ -14,8 +14,11 @@ any pure op correctly (inputs, output shape, dtype, stride, values).
 
 from __future__ import annotations
 
+import gc
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from tensorshape_cli.explanation import Explanation
 
 Shape = tuple[int, ...]
+_MISSING: Any = object()
 
 # Families, in the order the README and --help present them.
 FAMILIES = (
@@ -63,12 +67,59 @@ class Call:
     keyword_codes: dict[str, str] = field(default_factory=dict)
     code: str = ""  # the whole call as written: "x.view(3, -1)"
     options: Mapping[str, Any] = field(default_factory=dict)
+    # For a positional argument written as a tuple or list literal, its elements' source
+    # texts: torch.cat((x, y)) → {0: ["x", "y"]}, so cat can name its operands as written.
+    element_codes: dict[int, list[str]] = field(default_factory=dict)
+    _outcome: tuple[bool, Any] | None = field(default=None, repr=False, compare=False)
 
     def run(self) -> Any:
-        """torch's own result for this call (raises as torch raises)."""
-        if self.fn is None:
-            raise TypeError(f"{self.name} has no torch callable to run")
-        return self.fn(*self.args, **self.kwargs)
+        """torch's own result for this call (raises as torch raises). Run once: the front-end
+        and the spec share the one result, so a random op or a layer's initialisation draws
+        from the generator once, as the user's script would."""
+        if self._outcome is None:
+            if self.fn is None:
+                raise TypeError(f"{self.name} has no torch callable to run")
+            try:
+                self._outcome = (True, self.fn(*self.args, **self.kwargs))
+            except Exception as e:
+                self._outcome = (False, e)
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+    def arg(self, index: int, name: str, default: Any = _MISSING) -> Any:
+        """The argument torch binds to parameter `name`, at position `index` or by keyword."""
+        if index < len(self.args):
+            return self.args[index]
+        if name in self.kwargs:
+            return self.kwargs[name]
+        if default is _MISSING:
+            raise TypeError(f"{self.name}() missing argument {name!r}")
+        return default
+
+    def only(self, *keywords: str) -> None:
+        """TypeError for a keyword argument this spec does not explain: a front-end then
+        hands the call to the generic spec, which is correct for any arguments."""
+        unknown = sorted(set(self.kwargs) - set(keywords))
+        if unknown:
+            raise TypeError(f"{self.name}() keyword {unknown[0]!r} is not explained by this spec")
+
+    def sizes(self, index: int, name: str) -> list[int]:
+        """Sizes written as varargs or one sequence: view(3, -1), view((3, -1)), view(size=(3, -1))."""
+        rest = self.args[index:]
+        value: Any = rest[0] if len(rest) == 1 else rest
+        if not rest:
+            value = self.arg(index, name)
+        return [int(v) for v in value] if isinstance(value, (tuple, list)) else [int(value)]
+
+    def names(self, index: int, count: int) -> list[str]:
+        """How the user wrote `count` operands from position `index` on (or the elements of the
+        tuple written there): their codes, else a, b, c as torch's messages name them."""
+        codes = self.element_codes.get(index) or self.codes[index : index + count]
+        if len(codes) == count and all(codes):
+            return list(codes)
+        return [chr(ord("a") + i) if i < 26 else f"t{i}" for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -79,7 +130,10 @@ class OpSpec:
       Explanation, with a hint that carries the fix), never raising for torch's errors.
     - `output_shapes(call)`: the shapes of the result(s) worked out from the inputs' shapes
       alone, before anything runs, so the limits are checked once, for every op. None: the
-      universal guard works them out on shape-only (meta) copies of the inputs.
+      universal guard works them out on shape-only (meta) copies of the inputs. An empty
+      list: the op returns a view or a plain value, reading no element and allocating
+      nothing (a stride-0 expand of any size is free).
+    - `work(call)`: for products, the index combinations torch may visit, bounded too.
     - `targets`: dotted paths of the torch callables the spec explains.
     - `command`: the `tshape` command that explains it, when there is one.
     """
@@ -89,6 +143,7 @@ class OpSpec:
     explain: Callable[[Call], Explanation]
     targets: tuple[str, ...] = ()
     output_shapes: Callable[[Call], Sequence[Shape]] | None = None
+    work: Callable[[Call], int] | None = None
     command: str | None = None
     aliases: tuple[str, ...] = ()
     summary: str = ""  # a message id: one line for --help and the README's family list
@@ -96,6 +151,16 @@ class OpSpec:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"unknown family {self.family!r} for op {self.name!r}")
+
+
+class Unfit(TypeError):
+    """Raised by `output_shapes` when the arguments cannot be this op's at all (a tuple times a
+    number, for Python's `*`): the call is explained as failing, and never run."""
+
+
+def reads_nothing(call: Call) -> Sequence[Shape]:
+    """`output_shapes` of an op that returns a view or a plain value: no element read or made."""
+    return ()
 
 
 _SPECS: dict[str, OpSpec] = {}
@@ -120,6 +185,11 @@ def load_all() -> None:
     global _LOADED
     if _LOADED:
         return
+    if "torch" in sys.modules:
+        # torch's import leaves about a million objects behind; the allocations that follow
+        # would make Python's full collections walk them all (~0.1 s each, several per run).
+        # Frozen, they are skipped for the rest of this short-lived process.
+        gc.freeze()
     for package_name in OP_PACKAGES:
         try:
             package = importlib.import_module(package_name)
@@ -133,9 +203,17 @@ def load_all() -> None:
 
 def get(name: str) -> OpSpec:
     """The spec registered under this name or alias (KeyError when there is none)."""
+    if name not in _SPECS and importlib.util.find_spec(f"{OP_PACKAGES[0]}.{name}") is not None:
+        importlib.import_module(f"{OP_PACKAGES[0]}.{name}")  # most ops live in a module of their name
     if name not in _SPECS:
         load_all()
     return _SPECS[name]
+
+
+def explain(name: str, *args: Any, options: Mapping[str, Any] | None = None, **kwargs: Any) -> Explanation:
+    """The spec `name` explaining these torch arguments (and a command's own `options`):
+    a command's one line."""
+    return get(name).explain(Call(None, name, args, kwargs, options=options or {}))
 
 
 def specs() -> Iterator[OpSpec]:

@@ -42,8 +42,10 @@ CLEAN_ENV: dict[str, str | None] = {
 }
 
 TOP_KEYS = {"schema_version", "op", "call", "inputs", "steps", "checks", "result", "error"}
+# Only an op with several tensors as its result, or a plain value, has these (README, JSON schema).
+OUTPUT_KEYS = {"outputs", "value"}
 STEP_KEYS = {"title", "code", "tensor", "note"}
-STEP_OPTIONAL_KEYS = {"table"}
+STEP_OPTIONAL_KEYS = {"table", *OUTPUT_KEYS}
 TENSOR_KEYS = {"shape", "dtype", "stride", "contiguous", "values"}
 CHECK_KEYS = {"label", "expression", "manual", "torch", "ok"}
 ERROR_KEYS = {"kind", "message", "hint"}
@@ -168,7 +170,7 @@ def find_check(doc: dict[str, Any], label: str) -> dict[str, Any]:
 def assert_schema(doc: dict[str, Any]) -> None:
     """schema_version 1 exactly as design.md writes it (plus the optional 'table' on steps, and
     'line', the batch file line, in the output of `tshape run`)."""
-    assert TOP_KEYS <= set(doc) <= TOP_KEYS | {"line", "outputs"}, sorted(doc)
+    assert TOP_KEYS <= set(doc) <= TOP_KEYS | {"line", "location"} | OUTPUT_KEYS, sorted(doc)
     if "line" in doc:
         assert isinstance(doc["line"], int) and doc["line"] >= 1
     assert doc["schema_version"] == 1
@@ -185,6 +187,7 @@ def assert_schema(doc: dict[str, Any]) -> None:
         assert isinstance(step["note"], str)
         if step["tensor"] is not None:
             _assert_tensor_schema(step["tensor"])
+        _assert_outputs_schema(step)
         table = step.get("table")
         if table is not None:
             assert set(table) == {"columns", "rows", "status"}
@@ -198,12 +201,23 @@ def assert_schema(doc: dict[str, Any]) -> None:
         assert isinstance(check["ok"], bool)
     if doc["result"] is not None:
         _assert_tensor_schema(doc["result"])
-    for output in doc.get("outputs") or []:
-        _assert_tensor_schema(output)
+    _assert_outputs_schema(doc)
     if doc["error"] is not None:
         assert set(doc["error"]) == ERROR_KEYS
         assert all(isinstance(doc["error"][k], str) for k in ERROR_KEYS)
         assert doc["error"]["message"]
+
+
+def _assert_outputs_schema(record: dict[str, Any]) -> None:
+    """`outputs` (several tensors) replaces the tensor/result; `value` is JSON data."""
+    if "outputs" in record:
+        assert record.get("result", record.get("tensor")) is None
+        assert isinstance(record["outputs"], list) and len(record["outputs"]) >= 2
+        for info in record["outputs"]:
+            _assert_tensor_schema(info)
+    if "value" in record:
+        assert record.get("result", record.get("tensor")) is None
+        assert isinstance(record["value"], (int, float, bool, list))
 
 
 def _assert_tensor_schema(info: dict[str, Any]) -> None:

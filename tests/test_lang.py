@@ -28,7 +28,6 @@ from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.inputs import CONSTRUCTORS
 from tensorshape_cli.messages import CATALOGS, EN, LANGUAGES, lang_in_argv, resolve_lang
 from tensorshape_cli.messages.es import MESSAGES as ES
-from tensorshape_cli.ops import expr as expr_op
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -583,8 +582,7 @@ def visible_texts(args: list[str], lang_args: tuple[str, ...] = ("--lang", "es")
         + r")\b"
     )
     texts = [TORCH_QUOTED.sub("", text) for text in texts]
-    for names in (", ".join(CONSTRUCTORS), expr_op._allowed_functions(), expr_op._allowed_methods()):
-        texts = [text.replace(names, "") for text in texts]
+    texts = [text.replace(", ".join(CONSTRUCTORS), "") for text in texts]
     return [typed.sub("", text) for text in texts]
 
 

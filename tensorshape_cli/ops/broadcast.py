@@ -85,3 +85,29 @@ def explain(tensors: Sequence[torch.Tensor], names: Sequence[str] | None = None)
     )
     ex.checks.append(shape_check(t("broadcastop.check"), shape, torch_shape))
     return ex
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    """torch.broadcast_tensors(a, b, …), or torch.broadcast_shapes of shapes alone."""
+    import torch
+
+    call.only()
+    tensors = [x if isinstance(x, torch.Tensor) else torch.empty(tuple(x), device="meta") for x in call.args]
+    return explain(tensors, call.names(0, len(tensors)))
+
+
+register(
+    OpSpec(
+        "broadcast",
+        "dedicated",
+        _explain_call,
+        targets=("torch.broadcast_tensors", "torch.broadcast_shapes"),
+        output_shapes=lambda call: (),  # broadcast_tensors' results are expanded views
+        command="broadcast",
+    )
+)

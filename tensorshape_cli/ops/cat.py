@@ -288,3 +288,52 @@ def _dtype_note(tensors: Sequence[torch.Tensor], y: torch.Tensor) -> str:
     if len(dtypes) == 1:
         return ""
     return " " + t("cat.promoted", dtypes=", ".join(dtypes), dtype=dtype_name(y.dtype))
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, Shape, register  # noqa: E402
+
+
+def _bind(call: Call) -> tuple[list[torch.Tensor], int, list[str]]:
+    call.only("dim", "axis")
+    tensors = list(call.arg(0, "tensors"))
+    dim = call.arg(1, "dim", call.kwargs.get("axis", 0))  # torch.concatenate names it axis
+    return tensors, int(dim), call.names(0, len(tensors))
+
+
+def _output_shapes(call: Call) -> list[Shape]:
+    import math
+
+    tensors = list(call.arg(0, "tensors"))
+    return [(sum(math.prod(x.shape) for x in tensors),)]  # as many elements as the pieces
+
+
+def _explain_cat(call: Call) -> Explanation:
+    return explain_cat(*_bind(call))
+
+
+def _explain_stack(call: Call) -> Explanation:
+    return explain_stack(*_bind(call))
+
+
+register(
+    OpSpec(
+        "cat",
+        "dedicated",
+        _explain_cat,
+        targets=("torch.cat", "torch.concat", "torch.concatenate"),
+        output_shapes=_output_shapes,
+        command="cat",
+    )
+)
+register(
+    OpSpec(
+        "stack",
+        "dedicated",
+        _explain_stack,
+        targets=("torch.stack",),
+        output_shapes=_output_shapes,
+        command="stack",
+    )
+)

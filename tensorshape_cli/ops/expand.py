@@ -133,3 +133,25 @@ def explain(x: torch.Tensor, shape: list[int], call: str | None = None) -> Expla
         )
     )
     return ex
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, reads_nothing, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("size")
+    return explain(call.arg(0, "input"), call.sizes(1, "size"), call.code or None)
+
+
+register(
+    OpSpec(
+        "expand",
+        "dedicated",
+        _explain_call,
+        targets=("torch.Tensor.expand", "torch.broadcast_to", "torch.Tensor.broadcast_to"),
+        output_shapes=reads_nothing,  # stride 0: any size is free until something reads it
+        command="expand",
+    )
+)

@@ -82,3 +82,25 @@ def explain(x: torch.Tensor, start_dim: int = 0, end_dim: int = -1) -> Explanati
         shape_check(t("flatten.check", shape=fmt_shape(shape), s=s, e=e), expected, result.shape)
     )
     return ex
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("start_dim", "end_dim")
+    return explain(call.arg(0, "input"), call.arg(1, "start_dim", 0), call.arg(2, "end_dim", -1))
+
+
+register(
+    OpSpec(
+        "flatten",
+        "dedicated",
+        _explain_call,
+        targets=("torch.flatten", "torch.Tensor.flatten"),
+        output_shapes=lambda call: [tuple(call.arg(0, "input").shape)],  # a copy at most
+        command="flatten",
+    )
+)

@@ -202,3 +202,16 @@ def common_prefix(missing: list[str], unexpected: list[str]) -> str:
             if all(k.startswith(prefix) and k[len(prefix) :] in wanted for k in unexpected):
                 return prefix
     return ""
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    """The file's path, its kind, its tensors (shape-only) and its other entries."""
+    return explain(*call.args)
+
+
+register(OpSpec("inspect", "dedicated", _explain_call, command="inspect"))

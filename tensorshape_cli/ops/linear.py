@@ -266,3 +266,40 @@ def _row_checks(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, y: tor
             )
         )
     return checks
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    """F.linear(x, weight, bias), a called nn.Linear, or the command: x, weight and bias left
+    out (None) come from the notebook or from torch's initialisation under the seed."""
+    from torch import nn
+
+    x, weight, bias = call.arg(0, "input", None), call.arg(1, "weight", None), call.arg(2, "bias", None)
+    options = dict(call.options)
+    if isinstance(call.fn, nn.Linear):  # the layer itself, as built in the expression
+        weight, bias = call.fn.weight.detach(), None if call.fn.bias is None else call.fn.bias.detach()
+        options["use_bias"] = bias is not None
+    elif call.fn is not None:  # F.linear: the bias is what was passed
+        call.only("bias")
+        options["use_bias"] = bias is not None
+    elif x is None and weight is None and bias is None and options.get("out_features") is None:
+        x, weight, bias = notebook_inputs()
+        bias = bias if options.get("use_bias", True) else None
+    elif x is None:
+        x = notebook_inputs()[0]
+    return explain(x, weight, bias, **options)
+
+
+register(
+    OpSpec(
+        "linear",
+        "dedicated",
+        _explain_call,
+        targets=("torch.nn.functional.linear", "torch.nn.Linear"),
+        command="linear",
+    )
+)

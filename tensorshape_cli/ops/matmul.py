@@ -216,3 +216,55 @@ def _hand_checks(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, names: Seque
         ok = agrees(float(manual), float(computed), sum(abs(float(p)) for p in products), len(products), eps)
         checks.append(Check(label, written_sum(list(zip(row, col, strict=True))), manual, computed, ok))
     return checks
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, Shape, register  # noqa: E402
+
+
+def _operands(call: Call) -> tuple[torch.Tensor, torch.Tensor]:
+    call.only("other")
+    return call.arg(0, "input"), call.arg(1, "other")
+
+
+def _explain_call(call: Call) -> Explanation:
+    a, b = _operands(call)
+    names = call.names(0, 2)
+    return explain(a, b, names=(names[0], names[1]))
+
+
+def _output_shapes(call: Call) -> list[Shape]:
+    """torch's rule, from the shapes alone; shapes it refuses make nothing."""
+    a, b = _operands(call)
+    if not (a.dim() and b.dim()):
+        return []
+    shape = rule_table(list(a.shape), list(b.shape), ["a", "b"])[1]
+    return [tuple(shape)] if shape is not None else []
+
+
+def _work(call: Call) -> int:
+    """A product multiplies n·k·m numbers per batch."""
+    import math
+
+    a, b = _operands(call)
+    if not (a.dim() and b.dim()):
+        return 0
+    k = max(a.shape[-1], 1)
+    work = math.prod(a.shape) // k * math.prod(b.shape)
+    if b.dim() >= 2:
+        work //= max(b.shape[-2], 1)
+    return work * k
+
+
+register(
+    OpSpec(
+        "matmul",
+        "dedicated",
+        _explain_call,
+        targets=("torch.matmul", "torch.Tensor.matmul", "torch.Tensor.__matmul__", "operator.matmul"),
+        output_shapes=_output_shapes,
+        work=_work,
+        command="matmul",
+    )
+)

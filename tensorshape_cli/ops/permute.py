@@ -129,3 +129,52 @@ def _finish(
         )
     )
     return ex
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, reads_nothing, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("dims")
+    return explain_permute(call.arg(0, "input"), call.sizes(1, "dims"))
+
+
+def _explain_transpose_call(call: Call) -> Explanation:
+    call.only("dim0", "dim1")
+    return explain_transpose(call.arg(0, "input"), call.arg(1, "dim0"), call.arg(2, "dim1"))
+
+
+def _explain_t_call(call: Call) -> Explanation:
+    """x.T reverses every dimension: a permute, or a transpose for a matrix."""
+    x = call.arg(0, "self")
+    if x.dim() == 2:
+        return explain_transpose(x, 0, 1)
+    return explain_permute(x, list(range(x.dim()))[::-1])
+
+
+register(
+    OpSpec(
+        "permute",
+        "dedicated",
+        _explain_call,
+        targets=("torch.permute", "torch.Tensor.permute"),
+        output_shapes=reads_nothing,
+        command="permute",
+    )
+)
+register(
+    OpSpec(
+        "transpose",
+        "dedicated",
+        _explain_transpose_call,
+        targets=(
+            *("torch.transpose", "torch.Tensor.transpose", "torch.swapaxes", "torch.Tensor.swapaxes"),
+            *("torch.swapdims", "torch.Tensor.swapdims"),
+        ),
+        output_shapes=reads_nothing,
+        command="transpose",
+    )
+)
+register(OpSpec("T", "dedicated", _explain_t_call, targets=("torch.Tensor.T",), output_shapes=reads_nothing))

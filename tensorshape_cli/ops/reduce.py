@@ -172,3 +172,53 @@ def _written(values: list[object], how: str) -> str:
         terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
     text = " + ".join(terms) or "0"
     return f"({text}) / {len(values)}" if how == "mean" else text
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, Shape, register  # noqa: E402
+
+
+def _bind(call: Call) -> tuple[torch.Tensor, list[int] | None, bool]:
+    call.only("dim", "keepdim")
+    dims = call.arg(1, "dim", None)
+    if dims is not None:
+        dims = [int(d) for d in (dims if isinstance(dims, (tuple, list)) else [dims])]
+    return call.arg(0, "input"), dims, bool(call.arg(2, "keepdim", False))
+
+
+def _output_shapes(call: Call) -> list[Shape]:
+    x, dims, keepdim = _bind(call)
+    n = x.dim()
+    gone = {w for d in dims if (w := wrap(d, n)) is not None} if dims else set(range(n))
+    return [tuple(1 if i in gone else s for i, s in enumerate(x.shape) if keepdim or i not in gone)]
+
+
+def _explain_sum(call: Call) -> Explanation:
+    return explain(*_bind(call), "sum")
+
+
+def _explain_mean(call: Call) -> Explanation:
+    return explain(*_bind(call), "mean")
+
+
+register(
+    OpSpec(
+        "sum",
+        "dedicated",
+        _explain_sum,
+        targets=("torch.sum", "torch.Tensor.sum"),
+        output_shapes=_output_shapes,
+        command="sum",
+    )
+)
+register(
+    OpSpec(
+        "mean",
+        "dedicated",
+        _explain_mean,
+        targets=("torch.mean", "torch.Tensor.mean"),
+        output_shapes=_output_shapes,
+        command="mean",
+    )
+)

@@ -79,3 +79,25 @@ def _shares_storage(x: torch.Tensor, y: torch.Tensor) -> bool:
     if x.device.type != "meta" and x.numel() and y.numel():
         return bool(y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr())
     return bool(y._is_view())
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("shape")
+    return explain(call.arg(0, "input"), call.sizes(1, "shape"), call.options.get("transpose"))
+
+
+register(
+    OpSpec(
+        "reshape",
+        "dedicated",
+        _explain_call,
+        targets=("torch.reshape", "torch.Tensor.reshape"),
+        output_shapes=lambda call: [tuple(call.arg(0, "input").shape)],  # a copy at most
+        command="reshape",
+    )
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tensorshape_cli.describe import info
 from tensorshape_cli.explanation import Explanation, Step, Table
@@ -91,3 +91,30 @@ def explain(x: torch.Tensor, dims: Sequence[int] | None = None) -> Explanation:
         )
     )
     return ex
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, reads_nothing, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("dim")
+    dims = call.arg(1, "dim", None)
+    return explain(call.arg(0, "input"), None if dims is None else [int(d) for d in _as_list(dims)])
+
+
+def _as_list(dims: Any) -> list[Any]:
+    return list(dims) if isinstance(dims, (list, tuple)) else [dims]
+
+
+register(
+    OpSpec(
+        "squeeze",
+        "dedicated",
+        _explain_call,
+        targets=("torch.squeeze", "torch.Tensor.squeeze"),
+        output_shapes=reads_nothing,
+        command="squeeze",
+    )
+)

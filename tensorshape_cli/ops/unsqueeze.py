@@ -128,3 +128,25 @@ def _unsqueezed_step(x: torch.Tensor, dim: int, result: torch.Tensor | None = No
             note,
         )
     return Step(t("step.result"), f"y = x.unsqueeze({dim})", info(result, marked=[pos]), note)
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, reads_nothing, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("dim")
+    return explain(call.arg(0, "input"), call.arg(1, "dim", None))  # None: the command's tour
+
+
+register(
+    OpSpec(
+        "unsqueeze",
+        "dedicated",
+        _explain_call,
+        targets=("torch.unsqueeze", "torch.Tensor.unsqueeze"),
+        output_shapes=reads_nothing,
+        command="unsqueeze",
+    )
+)

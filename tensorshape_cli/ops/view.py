@@ -258,3 +258,29 @@ def stride_error(x: torch.Tensor, shape: list[int], name: str = "x") -> OpError:
 
 def _yes_no(flag: bool) -> str:
     return t("word.yes") if flag else t("word.no")
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, reads_nothing, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    call.only("size")
+    x, shape = call.arg(0, "self"), call.sizes(1, "size")
+    ex = explain(x, shape, call.options.get("transpose"))
+    if ex.error is not None and ex.error.kind == "view_not_contiguous" and call.codes:
+        ex.error = stride_error(x, shape, name=call.codes[0])  # the fix, in the user's own names
+    return ex
+
+
+register(
+    OpSpec(
+        "view",
+        "dedicated",
+        _explain_call,
+        targets=("torch.Tensor.view",),
+        output_shapes=reads_nothing,
+        command="view",
+    )
+)

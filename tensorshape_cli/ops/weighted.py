@@ -205,3 +205,18 @@ def _hand_checks(x: torch.Tensor, wv: torch.Tensor, summed: torch.Tensor) -> lis
             )
         )
     return checks
+
+
+# --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
+
+from tensorshape_cli.registry import Call, OpSpec, register  # noqa: E402
+
+
+def _explain_call(call: Call) -> Explanation:
+    """The notebook's layer: x and weights, either left out (None) and made as the notebook
+    makes them, with the command's --batch, --random, --models, --classes as options."""
+    x, weights = call.arg(0, "x", None), call.arg(1, "weights", None)
+    return explain(*prepare(x, weights, **dict(call.options)))
+
+
+register(OpSpec("weighted", "dedicated", _explain_call, command="weighted", aliases=("weighted-sum",)))

@@ -1,0 +1,104 @@
+"""The universal size guard: before an op runs, the sizes it would read and make are worked out
+from the shapes alone, and more than --max-elements is refused (exit 2) before any memory is
+taken. A spec that knows its result's shapes says so (`OpSpec.output_shapes`, cheap arithmetic);
+for any other op torch itself works them out on shape-only (meta) copies of the inputs."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tensorshape_cli import settings
+from tensorshape_cli.errors import InputError
+from tensorshape_cli.messages import t
+from tensorshape_cli.registry import Unfit
+from tensorshape_cli.text import fmt_count, fmt_shape
+
+if TYPE_CHECKING:
+    from tensorshape_cli.registry import Call, OpSpec, Shape
+
+MAX_WORK = 10**10  # index combinations a product (matmul, einsum) may visit
+
+
+def check(spec: OpSpec, call: Call, code: str) -> None:
+    """InputError (exit 2) when the call would read or make more than the limit."""
+    tensors = list(tensors_in((call.args, call.kwargs)))
+    if any(x.device.type == "meta" for x in tensors):
+        return  # shape-only: the op runs on shapes alone and allocates nothing
+    limit = settings.current().max_elements
+    shapes = None
+    if spec.output_shapes is not None:
+        try:
+            shapes = spec.output_shapes(call)
+        except (InputError, Unfit):
+            raise
+        except Exception:  # arguments the spec's arithmetic does not read: torch works it out
+            shapes = None
+    if shapes is None:
+        shapes = output_shapes(call.fn, call.args, call.kwargs)
+    # () known: a view or a plain value, nothing read; None unknown: torch judges, inputs bounded
+    read = [] if shapes is not None and not shapes else [tuple(x.shape) for x in tensors]
+    largest = max([*(shapes or []), *read], key=math.prod, default=None)
+    if largest is not None and math.prod(largest) > limit:
+        numel = fmt_count(math.prod(largest))
+        raise InputError(
+            t("expr.too_many", code=code, shape=fmt_shape(largest), numel=numel, limit=fmt_count(limit))
+        )
+    work = spec.work(call) if spec.work is not None else 0
+    if work > MAX_WORK:
+        raise InputError(t("expr.einsum_work", code=code, work=fmt_count(work), limit=fmt_count(MAX_WORK)))
+
+
+def output_shapes(
+    fn: Callable[..., Any] | None, args: Sequence[Any], kwargs: dict[str, Any]
+) -> list[Shape] | None:
+    """The shapes torch gives on meta copies of the inputs (factories made on meta too; a layer
+    built on meta, its parameters counted); None when torch cannot tell from shapes alone."""
+    import copy
+
+    import torch
+
+    if fn is None:
+        return None
+    try:
+        if isinstance(fn, torch.nn.Module):
+            fn = copy.deepcopy(fn).to("meta")
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = fn(*_to_meta(list(args)), **_to_meta(kwargs))
+    except Exception:  # data-dependent (nonzero, a mask) or refused: torch judges for real
+        return None
+    return [tuple(x.shape) for x in tensors_in(out)]
+
+
+def tensors_in(value: Any) -> Iterator[Any]:
+    """Every tensor in a value: nested tuples, lists and dicts, and a layer's parameters."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from tensors_in(v)
+    elif isinstance(value, torch.nn.Module):
+        yield from value.parameters()
+        yield from value.buffers()
+
+
+def _to_meta(value: Any) -> Any:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.to("meta")
+    if isinstance(value, list):
+        return [_to_meta(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_meta(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_meta(v) for k, v in value.items()}
+    return value
