@@ -72,6 +72,7 @@ FILES = "vocab.files"
 STATE = "vocab.state"
 RANDOM = "vocab.random"
 NOT_AN_OP = "vocab.not_an_op"
+ESCAPES = "vocab.escapes"
 
 # Module classes that hold modules but have no forward of their own.
 _NO_FORWARD = ("Module", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Container")
@@ -79,6 +80,16 @@ _NO_FORWARD = ("Module", "ModuleList", "ModuleDict", "ParameterList", "Parameter
 _FILE_PARAMS = frozenset({"filename", "path", "file"})
 # Tensor methods that change autograd state attached to the tensor instead of computing.
 _AUTOGRAD_STATE = re.compile(r"^(backward|retain_grad|register_\w+)$")
+# Tensor members that hand out what is not a tensor result to explain: the autograd graph
+# (grad, grad_fn, data, which aliases the storage without autograd), storage and memory
+# (storage, data_ptr, pin_memory, share_memory_), other libraries' objects (numpy, tolist,
+# __dlpack__, cuda/ipu/… devices tshape does not have).
+_ESCAPES = re.compile(
+    r"^(data|grad|grad_fn|_base|storage|untyped_storage|typed_storage|data_ptr|numpy|tolist|"
+    r"pin_memory|share_memory_|is_shared|cuda|ipu|xpu|mps|hpu|npu|mtia|dlpack|to_dlpack|"
+    r"element_size|nbytes|itemsize|new_tensor|new_empty|new_empty_strided|as_subclass|"
+    r"requires_grad|is_leaf|output_nr|_version|names|refine_names|rename|align_to|align_as)$"
+)
 # torch's global setters: seeds, defaults, threads, flags, grad mode, printing.
 _GLOBAL_STATE = re.compile(r"^(set_\w+|use_\w+|manual_seed|seed|init_num_threads|autocast_\w+|clear_\w+)$")
 
@@ -313,6 +324,8 @@ def _why_refused(name: str, fn: Any, kind: Kind, meta: _AtenMeta) -> str | None:
         return None
     if _GLOBAL_STATE.match(name) or (kind == "method" and _AUTOGRAD_STATE.match(name)):
         return STATE
+    if kind in ("method", "property") and _ESCAPES.match(name):
+        return ESCAPES
     if _file_signature(fn) or meta.reads_files(name):
         return FILES
     if name.endswith("_") or meta.only_mutating(name):

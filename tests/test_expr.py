@@ -307,8 +307,6 @@ REFUSED = [
     ("...", "constant"),
     ("torch", "torch on its own"),
     ("torch.load('f')", "torch.load"),
-    ("torch.nn.functional.relu(x)", "torch.nn.functional.relu"),
-    ("torch.tensor([1])", "torch.tensor"),
     ("torch.cat", "torch.cat"),
     ("torch.ops.aten.add(x, x)", "torch.ops.aten.add"),
     ("torch.__builtins__", "torch.__builtins__"),
@@ -578,3 +576,15 @@ def test_random_expressions_agree_with_torch(expression):
         if isinstance(expected, torch.Tensor):
             assert r.doc["result"]["shape"] == list(expected.shape)
             assert values_equal(r.doc["result"]["values"], expected.tolist(), 1e-6), expression
+
+
+def test_functional_spelled_out_and_a_literal_tensor_are_pure_and_allowed(tshape):
+    # torch.nn.functional is allowed in every spelling (F., nn.functional., torch.nn.functional.)
+    x = torch.tensor([-1.0, 2.0])
+    for text in ("torch.nn.functional.relu(x)", "F.relu(x)", "nn.functional.relu(x)"):
+        r = tshape("expr", text, "-t", "x=[-1.0, 2.0]", "--json")
+        assert r.code == 0, (text, r.stderr)
+        assert_tensor(r.doc["result"], torch.nn.functional.relu(x))
+    r = tshape("expr", "torch.tensor([1, 2]) + x", "-t", "x=[-1.0, 2.0]", "--json")
+    assert r.code == 0, r.stderr
+    assert_tensor(r.doc["result"], torch.tensor([1, 2]) + x)

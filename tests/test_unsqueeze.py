@@ -186,9 +186,10 @@ def test_tour_json(tshape, literal):
         assert f"unsqueeze({d - n - 1})" in step["title"]
         assert_tensor(step["tensor"], x.unsqueeze(d))
         assert_tensor(step["tensor"], x.unsqueeze(d - n - 1))
-    # the outputs, named explicitly, are the tour's tensors
-    assert len(doc["outputs"]) == n + 1
-    for output, d in zip(doc["outputs"], dims, strict=True):
+    # the outputs, named explicitly, are the tour's tensors (a 0-d tensor has one: the result)
+    outputs = doc["outputs"] if n else [doc["result"]]
+    assert len(outputs) == n + 1
+    for output, d in zip(outputs, dims, strict=True):
         assert_tensor(output, x.unsqueeze(d))
     # one summary table: dim, its negative twin, and torch's shape for both
     table = next(s["table"] for s in doc["steps"] if s["table"])

@@ -270,7 +270,7 @@ class _Checker:
         name = path.removeprefix("torch.Tensor.") if method else path.removeprefix("torch.")
         if entry is None:
             reason = vocab.refusal(path)
-            why = t(reason) if reason else t("expr.why.unknown")
+            why = t(reason, name=name) if reason else t("expr.why.unknown")
             what = t("expr.what.attribute", name=name) if method else t("expr.what.torch_function", name=name)
             raise self.refuse(node, what, why)
         if entry.kind == "property" and use == "call":

@@ -608,6 +608,7 @@ MESSAGES: dict[str, str] = {
     "vocab.files": "{name} reads or writes files, which an expression never does; load a tensor with -t x=@file.pt instead",
     "vocab.state": "{name} changes torch's global state (seeds, default dtype or device, threads, flags, autograd), which would outlast the expression; use tshape's options instead (--seed, --dtype)",
     "vocab.random": "{name} draws random numbers; give --seed N so that its result can be reproduced",
+    "vocab.escapes": "{name} hands out what is not a tensor result (the autograd graph, the storage, a NumPy array or Python list); tshape explains tensor operations",
     "vocab.not_an_op": "{name} is not a tensor operation that tshape can explain",
     # expr: the registry, torch's vocabulary, the new operators, indexing with tensors, layers
     "expr.why.private": "names starting with _ reach Python's and torch's internals",
@@ -690,6 +691,7 @@ MESSAGES: dict[str, str] = {
     "render.error_title.zero_division": "Division by zero",
     "render.error_title.torch": "torch refuses this",
     "render.error_title.raised": "The code raised an exception",
+    "render.error_title.index": "Index out of range",
     "render.error_title.other": "Cannot do this",
     # --- the command line (usage errors mirror Click's English, so they can be translated) ---
     "cli.usage_error": "{where}: error: {message} (see '{where} --help')",

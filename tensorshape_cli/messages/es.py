@@ -612,6 +612,7 @@ MESSAGES: dict[str, str] = {
     "vocab.files": "{name} lee o escribe archivos, y una expresión nunca lo hace; carga el tensor con -t x=@archivo.pt",
     "vocab.state": "{name} cambia el estado global de torch (semillas, dtype o device por defecto, hilos, flags, autograd), que duraría más que la expresión; usa las opciones de tshape (--seed, --dtype)",
     "vocab.random": "{name} genera números aleatorios; da --seed N para que su resultado se pueda reproducir",
+    "vocab.escapes": "{name} entrega algo que no es un tensor resultado (el grafo de autograd, el almacenamiento, un array de NumPy o una lista de Python); tshape explica operaciones con tensores",
     "vocab.not_an_op": "{name} no es una operación de tensores que tshape pueda explicar",
     # expr: the registry, torch's vocabulary, the new operators, indexing with tensors, layers
     "expr.why.private": "los nombres que empiezan con _ llegan a los internos de Python y de torch",
@@ -694,6 +695,7 @@ MESSAGES: dict[str, str] = {
     "render.error_title.zero_division": "División por cero",
     "render.error_title.torch": "torch lo rechaza",
     "render.error_title.raised": "El código lanzó una excepción",
+    "render.error_title.index": "Índice fuera de rango",
     "render.error_title.other": "No se puede hacer",
     # --- la línea de comandos (los errores de uso de Click, traducidos) ---
     "cli.usage_error": "{where}: error: {message} (consulta '{where} --help')",

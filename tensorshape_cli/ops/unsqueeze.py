@@ -94,7 +94,11 @@ def _tour(ex: Explanation, x: torch.Tensor) -> None:
         )
     )
     ex.steps.extend(steps)
-    ex.outputs = [s.tensor for s in steps if s.tensor is not None]
+    results = [s.tensor for s in steps if s.tensor is not None]
+    if len(results) == 1:  # a 0-d tensor: one position only, so one result
+        ex.result = results[0]
+    else:
+        ex.outputs = results
 
 
 def _unsqueezed_step(x: torch.Tensor, dim: int, result: torch.Tensor | None = None) -> Step:

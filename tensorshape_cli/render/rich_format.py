@@ -62,6 +62,25 @@ ERROR_TITLES = {
     "expr_zero_division": "render.error_title.zero_division",
     "torch_error": "render.error_title.torch",
     "trace_raised": "render.error_title.raised",
+    "movedim_length": "render.error_title.rank",
+    "expr_chained": "render.error_title.type",
+    # tshape why: the errors it recognises
+    "batch_norm_features": "render.error_title.sizes",
+    "bmm_mismatch": "render.error_title.sizes",
+    "cat_size_mismatch": "render.error_title.sizes",
+    "conv_channels": "render.error_title.sizes",
+    "cross_entropy_batch": "render.error_title.sizes",
+    "layer_norm_shape": "render.error_title.sizes",
+    "matmul_inner_mismatch": "render.error_title.sizes",
+    "rnn_input_size": "render.error_title.sizes",
+    "state_dict_mismatch": "render.error_title.sizes",
+    "cross_entropy_target_shape": "render.error_title.sizes",
+    "conv_input_dims": "render.error_title.rank",
+    "conv_kernel_too_big": "render.error_title.size",
+    "pool_output_too_small": "render.error_title.size",
+    "cross_entropy_target_dtype": "render.error_title.dtype",
+    "embedding_index": "render.error_title.index",
+    "index_out_of_range": "render.error_title.index",
 }
 
 

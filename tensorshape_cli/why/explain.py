@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     import torch
 
 MAX_KEYS_SHOWN = 20
+# What load_state_dict compares, as code: the model's keys against the checkpoint's.
+CODE = {
+    "missing": "model.state_dict().keys() - state_dict.keys()",
+    "unexpected": "state_dict.keys() - model.state_dict().keys()",
+}
 TORCH_TYPES = ("RuntimeError", "IndexError", "ValueError", "TypeError", "NotImplementedError")
 
 
@@ -689,7 +694,10 @@ def _state_dict(d: Diagnosis, parsed: Parsed) -> Explanation:
             shown = ", ".join(keys[:MAX_KEYS_SHOWN]) + (" …" if len(keys) > MAX_KEYS_SHOWN else "")
             ex.steps.append(
                 Step(
-                    t(f"why.state.{label}.title", n=len(keys)), "", None, t(f"why.state.{label}", keys=shown)
+                    t(f"why.state.{label}.title", n=len(keys)),
+                    CODE[label],
+                    None,
+                    t(f"why.state.{label}", keys=shown),
                 )
             )
     prefix = common_prefix(missing, unexpected)
