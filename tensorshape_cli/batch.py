@@ -19,15 +19,12 @@ from typing import TextIO
 from tensorshape_cli.errors import ExitCode, InputError
 from tensorshape_cli.explanation import Explanation, OpError
 from tensorshape_cli.messages import t
-from tensorshape_cli.options import Common
+from tensorshape_cli.options import INHERITED, Common
 from tensorshape_cli.runner import BatchLine, batch_line, silence_closed_stdout
 
 Dispatch = Callable[[list[str]], int]
 STOPS = (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE)  # these end the run, whatever --fail-fast says
 MAX_LINES_LISTED = 10
-# Options of the run that each line inherits (a line's own value wins): never the format,
-# which is the run's for every line.
-INHERITED = ("dtype", "seed", "max_elements", "max_values", "meta", "lang")
 
 
 def run(

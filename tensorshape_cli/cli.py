@@ -4,24 +4,22 @@ torch is imported only when a command runs (through runner.op), never at import 
 `tshape --help`, `--version` and shell completion stay fast.
 """
 
-import functools
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from tensorshape_cli import __version__, settings, usage
+from tensorshape_cli import __version__, compat, settings
 from tensorshape_cli.errors import ExitCode
 from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
-from tensorshape_cli.options import Common, TensorCommand, with_common
+from tensorshape_cli.options import Common, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
-
-if TYPE_CHECKING:
-    pass  # Typer 0.26-0.27 vendor Click
+from tensorshape_cli.usage import UsageFailure
 
 app = typer.Typer(
     name="tshape",
+    cls=compat.Group,
     help="Explains, step by step, what PyTorch does to a tensor's shape and values.\n\n"
     "TENSOR is a literal ('[1,2,3]', '[[1.5,2],[3,4]]'), a constructor (zeros(2,3), ones, "
     "arange(1,13), rand, randn, eye(3)), a file (@x.json or x.json) or - for standard input.",
@@ -59,7 +57,7 @@ def _root(
     """Explains, step by step, what PyTorch does to a tensor's shape and values."""
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def unsqueeze(
     tensor: TensorArg,
@@ -81,7 +79,7 @@ def unsqueeze(
     return run(common, lambda load: op("unsqueeze").explain(load(tensor, "x"), dim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def view(
     tensor: TensorArg,
@@ -115,7 +113,7 @@ def view(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def weighted(
     x: OptionalTensor = None,
@@ -159,10 +157,10 @@ def weighted(
     return run(common, build)  # type: ignore[arg-type]
 
 
-app.command("weighted-sum", help="Alias of weighted.", cls=TensorCommand)(weighted)
+app.command("weighted-sum", help="Alias of weighted.", cls=compat.Command)(weighted)
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def linear(
     x: OptionalTensor = None,
@@ -216,7 +214,7 @@ DimsOption = Annotated[
 ]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int:
     """Remove dimensions of size 1: x.squeeze(dims).
@@ -237,7 +235,7 @@ TransposeOption = Annotated[
 ]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def reshape(
     tensor: TensorArg, shape: ShapeOption, transpose: TransposeOption = None, *, common: Common
@@ -250,7 +248,7 @@ def reshape(
     return run(common, lambda load: op("reshape").explain(load(tensor, "x"), _shape(shape), _pair(transpose)))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def flatten(
     tensor: TensorArg,
@@ -266,7 +264,7 @@ def flatten(
     return run(common, lambda load: op("flatten").explain(load(tensor, "x"), start_dim, end_dim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def permute(
     tensor: TensorArg,
@@ -283,7 +281,7 @@ def permute(
     return run(common, lambda load: op("permute").explain_permute(load(tensor, "x"), _shape(dims, "--dims")))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def transpose(
     tensor: TensorArg,
@@ -304,7 +302,7 @@ def transpose(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def expand(
     tensor: TensorArg,
@@ -330,7 +328,7 @@ TensorsArg = Annotated[
 ]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
@@ -341,7 +339,7 @@ def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     return run(common, lambda load: op("broadcast").explain(*_load_all(load, tensors)))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def matmul(
     a: Annotated[str, typer.Argument(metavar="A", help="The left operand (TENSOR).", show_default=False)],
@@ -359,7 +357,7 @@ def matmul(
 KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
 
 
-@app.command("sum", cls=TensorCommand)
+@app.command("sum", cls=compat.Command)
 @with_common
 def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
@@ -369,7 +367,7 @@ def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
     return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "sum"))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
@@ -382,7 +380,7 @@ def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
 JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
@@ -392,7 +390,7 @@ def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     return run(common, lambda load: op("cat").explain_cat(*_swap(_load_all(load, tensors), dim)))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
@@ -402,7 +400,7 @@ def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int
     return run(common, lambda load: op("cat").explain_stack(*_swap(_load_all(load, tensors), dim)))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def expr(
     expression: Annotated[
@@ -435,14 +433,14 @@ def expr(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def demo(*, common: Common) -> int:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
     return run(common, lambda load: op("demo").explain())
 
 
-@app.command("inspect")
+@app.command("inspect", cls=compat.Command)
 @with_common
 def inspect_file(
     file: Annotated[
@@ -477,7 +475,7 @@ def inspect_file(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command("run")
+@app.command("run", cls=compat.Command)
 @with_common
 def run_file(
     file: Annotated[
@@ -545,15 +543,8 @@ def _seed(common: Common) -> int:
     return 0 if common.seed is None else common.seed
 
 
-@functools.cache
 def _click_command() -> Any:
-    """The Click command Typer builds from the app (~20 ms for all commands): built once per
-    process, where `app(...)` would build it again on every call."""
-    return typer.main.get_command(app)
-
-
-def main(argv: Optional[list[str]] = None) -> None:
-    sys.exit(invoke(argv))
+    return compat.click_command(app)
 
 
 def invoke(argv: Optional[list[str]] = None) -> int:
@@ -570,18 +561,12 @@ def invoke(argv: Optional[list[str]] = None) -> int:
 
 def _invoke(args: list[str]) -> int:
     try:
-        code = _click_command().main(args=args, prog_name="tshape", standalone_mode=False)
-    except typer.TyperException as e:  # Click's usage errors, vendored by Typer
-        ctx = getattr(e, "ctx", None)
-        where = ctx.command_path if ctx is not None else "tshape"
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
-        message = " ".join(message.splitlines()) if type(e).__name__ != "NoArgsIsHelpError" else message
-        if not message:
-            return ExitCode.USAGE
-        if type(e).__name__ == "NoArgsIsHelpError":  # `tshape` alone: the help is the answer
-            print(message)
-            return ExitCode.USAGE
-        print(usage.error_line(where, message), file=sys.stderr)
+        code = compat.run(app, args)
+    except compat.Help as e:  # `tshape` alone: the help is the answer
+        print(e.text)
+        return ExitCode.USAGE
+    except UsageFailure as e:
+        print(e.line(), file=sys.stderr)
         return ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         print(file=sys.stderr)

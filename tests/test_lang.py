@@ -42,6 +42,7 @@ SAME_IN_BOTH = {
     "broadcast.col.dim",
     "render.stride",
     "render.torch_says",
+    "usage.as_written",
     "render.error",
     "render.col.torch",
     "word.no",
