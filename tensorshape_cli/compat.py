@@ -103,16 +103,31 @@ def _convert(conversion: _Conversion, param: Any, where: str, text: Any) -> Any:
     return text
 
 
+_FLAG = _Conversion(bool, multiple=False, accept=Accept())
+
+
 def _bind(command: Any) -> None:
     """Give each parameter of `command` tshape's own conversion, read from the signature."""
+    get_help_option = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:  # made on first use, so bound here
+        option = get_help_option(ctx)
+        if option is not None and not isinstance(option.process_value, functools.partial):
+            option.process_value = functools.partial(_process, option, _FLAG)
+        return option
+
+    command.get_help_option = help_option
     if command.callback is None:
         return
     signature = inspect.signature(command.callback)  # follows Typer's wrapper to the function
     for param in command.params:
         declared = signature.parameters.get(param.name)
-        if declared is None:
-            continue  # Typer's own (--install-completion, …)
-        conversion = _conversion(declared.annotation, declared.default)
+        if declared is not None:
+            conversion = _conversion(declared.annotation, declared.default)
+        elif getattr(param, "is_flag", False):  # Typer's own: --install-completion, --show-completion
+            conversion = _FLAG
+        else:
+            continue
         if conversion is not None:
             param.process_value = functools.partial(_process, param, conversion)
 
@@ -138,10 +153,6 @@ class Command(TyperCommand):
     """A tshape command: values converted by tshape, extra arguments reported as data, and a
     TENSOR that may be a negative number (`tshape unsqueeze -1` reads the scalar -1, where
     Click alone would look for an option named -1)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _bind(self)
 
     def make_parser(self, ctx: Any) -> Any:
         parser = super().make_parser(ctx)
@@ -170,10 +181,6 @@ class Command(TyperCommand):
 
 class Group(TyperGroup):
     """The `tshape` group: an unknown command is reported as data, with close matches."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _bind(self)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""
@@ -217,7 +224,10 @@ def with_parameters(
 def click_command(app: typer.Typer) -> Any:
     """The Click command Typer builds from the app (~20 ms for all commands): built once per
     process, where `app(...)` would build it again on every call."""
-    return typer.main.get_command(app)
+    group = typer.main.get_command(app)
+    for command in [group, *getattr(group, "commands", {}).values()]:
+        _bind(command)  # once the tree is whole: Typer adds its completion options last
+    return group
 
 
 def run(app: typer.Typer, args: list[str]) -> Any:
