@@ -74,7 +74,11 @@ def unsqueeze(
 ) -> int:
     """Insert a dimension of size 1: torch.unsqueeze(x, dim).
 
-    Example: tshape unsqueeze "[1,2,3]" --dim 0
+    \b
+    Examples:
+      tshape unsqueeze "[1,2,3]" --dim 0
+      tshape unsqueeze "[[1,2],[3,4]]" --dim -1
+      tshape unsqueeze "zeros(2, 3)"
     """
     return run(common, lambda load: op("unsqueeze").explain(load(tensor, "x"), dim))
 
@@ -98,7 +102,11 @@ def view(
 ) -> int:
     """Read the same data with another shape: x.view(*shape).
 
-    Example: tshape view "arange(1,13)" --shape 3,-1
+    \b
+    Examples:
+      tshape view "arange(1,13)" --shape 3,-1
+      tshape view "arange(1,13)" --shape 2,2,3
+      tshape view "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape 6  # exit 1: not contiguous
     """
     from tensorshape_cli.inputs import parse_shape
 
@@ -139,7 +147,13 @@ def weighted(
     """The notebook's weighted ensemble layer, step by step.
 
     torch.sum(x * weights.view(M, 1, -1), dim=0), with x (models, batch, classes) and
-    weights (models, classes). Example: tshape weighted --weights examples/weights.json
+    weights (models, classes).
+
+    \b
+    Examples:
+      tshape weighted
+      tshape weighted --weights examples/weights.json
+      tshape weighted --random --models 3 --classes 4 --seed 0
     """
 
     def build(load: Loader) -> object:
@@ -157,7 +171,14 @@ def weighted(
     return run(common, build)  # type: ignore[arg-type]
 
 
-app.command("weighted-sum", help="Alias of weighted.", cls=compat.Command)(weighted)
+WEIGHTED_SUM_HELP = """Alias of weighted.
+
+\b
+Examples:
+  tshape weighted-sum
+  tshape weighted-sum --weights examples/weights.json
+"""
+app.command("weighted-sum", help=WEIGHTED_SUM_HELP, cls=compat.Command)(weighted)
 
 
 @app.command(cls=compat.Command)
@@ -186,7 +207,11 @@ def linear(
 ) -> int:
     """nn.Linear step by step: y = x @ W.T + b.
 
-    Example: tshape linear "[[0.5,0.6,0.7]]" --weight "[[1,0,0],[0,1,0]]" --bias "[0.1,0.2]"
+    \b
+    Examples:
+      tshape linear
+      tshape linear "[[0.5,0.6,0.7]]" --weight "[[1,0,0],[0,1,0]]" --bias "[0.1,0.2]"
+      tshape linear "ones(4, 3)" --out-features 2 --no-bias --seed 0
     """
 
     def build(load: Loader) -> object:
@@ -220,7 +245,12 @@ def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int
     """Remove dimensions of size 1: x.squeeze(dims).
 
     Without --dim, every size-1 dimension goes; with it, only those asked for, and an
-    asked-for dimension whose size is not 1 stays. Example: tshape squeeze "zeros(2, 1, 3)"
+    asked-for dimension whose size is not 1 stays.
+
+    \b
+    Examples:
+      tshape squeeze "zeros(2, 1, 3)"
+      tshape squeeze "zeros(1, 2, 1)" --dim 0
     """
     return run(common, lambda load: op("squeeze").explain(load(tensor, "x"), _dims(dim)))
 
@@ -243,7 +273,10 @@ def reshape(
     """The same elements with another shape: x.reshape(*shape), and whether torch returned
     a view or a copy (by comparing storage), and why.
 
-    Example: tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
+    \b
+    Examples:
+      tshape reshape "arange(6)" --shape 2,3
+      tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
     """
     return run(common, lambda load: op("reshape").explain(load(tensor, "x"), _shape(shape), _pair(transpose)))
 
@@ -259,7 +292,10 @@ def flatten(
 ) -> int:
     """Merge dimensions start_dim … end_dim into one: torch.flatten(x, start_dim, end_dim).
 
-    Example: tshape flatten "zeros(2, 3, 4)" --start-dim 1
+    \b
+    Examples:
+      tshape flatten "zeros(2, 3, 4)"
+      tshape flatten "zeros(2, 3, 4)" --start-dim 1
     """
     return run(common, lambda load: op("flatten").explain(load(tensor, "x"), start_dim, end_dim))
 
@@ -276,7 +312,10 @@ def permute(
 ) -> int:
     """Reorder all dimensions: x.permute(*dims), with strides before and after.
 
-    Example: tshape permute "zeros(2, 3, 4)" --dims 2,0,1
+    \b
+    Examples:
+      tshape permute "zeros(2, 3, 4)" --dims 2,0,1
+      tshape permute "[[1,2,3],[4,5,6]]" --dims 1,0
     """
     return run(common, lambda load: op("permute").explain_permute(load(tensor, "x"), _shape(dims, "--dims")))
 
@@ -291,7 +330,10 @@ def transpose(
 ) -> int:
     """Swap two dimensions: x.transpose(a, b), with strides before and after.
 
-    Example: tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
+    \b
+    Examples:
+      tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
+      tshape transpose "zeros(2, 3, 4)" --dims 0,2
     """
 
     def build(load: Loader) -> object:
@@ -317,7 +359,11 @@ def expand(
 ) -> int:
     """Stretch size-1 dimensions without copying: x.expand(*sizes), and the stride 0 that makes it free.
 
-    Example: tshape expand "[[1], [2]]" --shape 2,3
+    \b
+    Examples:
+      tshape expand "[[1], [2]]" --shape 2,3
+      tshape expand "[1, 2, 3]" --shape 2,-1
+      tshape expand "[1, 2]" --shape 3  # exit 1: 2 cannot stretch to 3
     """
     return run(common, lambda load: op("expand").explain(load(tensor, "x"), _shape(shape)))
 
@@ -333,7 +379,11 @@ TensorsArg = Annotated[
 def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
 
-    Example: tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
+    \b
+    Examples:
+      tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
+      tshape broadcast "[[1], [2]]" "[10, 20, 30]"
+      tshape broadcast "shape(2,3)" "shape(4,3)"  # exit 1: 2 and 4
     """
 
     return run(common, lambda load: op("broadcast").explain(*_load_all(load, tensors)))
@@ -349,7 +399,11 @@ def matmul(
 ) -> int:
     """Matrix product a @ b: the contracted dimension, the broadcast batch dimensions, the dropped 1s.
 
-    Example: tshape matmul "ones(2, 3)" "ones(3, 4)"
+    \b
+    Examples:
+      tshape matmul "ones(2, 3)" "ones(3, 4)"
+      tshape matmul "ones(5, 2, 3)" "ones(3)"
+      tshape matmul "ones(2, 3)" "ones(2, 3)"  # exit 1: 3 and 2
     """
     return run(common, lambda load: op("matmul").explain(load(a, "a"), load(b, "b")))
 
@@ -362,7 +416,13 @@ KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced
 def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
 
-    Without --dim, everything is added up. Example: tshape sum "arange(1, 13)" --dim 0
+    Without --dim, everything is added up.
+
+    \b
+    Examples:
+      tshape sum "arange(1, 13)" --dim 0
+      tshape sum "[[1, 2], [3, 4]]" --dim 1 --keepdim
+      tshape sum "ones(2, 3, 4)" --dim 0,2
     """
     return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "sum"))
 
@@ -372,7 +432,12 @@ def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
 def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
 
-    Without --dim, everything is averaged. Example: tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
+    Without --dim, everything is averaged.
+
+    \b
+    Examples:
+      tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
+      tshape mean "[[1.0, 2], [3, 4]]"
     """
     return run(common, lambda load: op("reduce").explain(load(tensor, "x"), _dims(dim), keepdim, "mean"))
 
@@ -385,7 +450,11 @@ JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension t
 def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
 
-    Example: tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
+    \b
+    Examples:
+      tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
+      tshape cat "[1, 2]" "[3]"
+      tshape cat "ones(2, 3)" "ones(3, 3)" --dim 1  # exit 1: 2 and 3
     """
     return run(common, lambda load: op("cat").explain_cat(*_swap(_load_all(load, tensors), dim)))
 
@@ -395,7 +464,10 @@ def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
 def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
 
-    Example: tshape stack "[1, 2]" "[3, 4]" --dim 1
+    \b
+    Examples:
+      tshape stack "[1, 2]" "[3, 4]"
+      tshape stack "[1, 2]" "[3, 4]" --dim 1
     """
     return run(common, lambda load: op("cat").explain_stack(*_swap(_load_all(load, tensors), dim)))
 
@@ -421,7 +493,13 @@ def expr(
     flatten, permute, transpose, expand, matmul, sum, mean, contiguous, size, dim, float, int
     and the attributes T and shape; torch.cat, stack, matmul, einsum, broadcast_to, sum, mean,
     zeros, ones, arange, unsqueeze, squeeze, reshape, flatten, permute, transpose.
-    Anything else is refused (exit 2). Example: tshape expr "x @ w.T + b" -t x=... -t w=... -t b=...
+    Anything else is refused (exit 2).
+
+    \b
+    Examples:
+      tshape expr "x @ w.T + b" -t x="[[0.5,0.6,0.7]]" -t w="[[1.0,0,0],[0,1,0]]" -t b="[0.1,0.2]"
+      tshape expr "x.unsqueeze(0).shape" -t x="[1,2,3]"
+      tshape expr "torch.cat((a, b), dim=1)" -t a="ones(2, 3)" -t b="zeros(2, 1)"
     """
 
     def build(load: Loader) -> object:
@@ -436,7 +514,13 @@ def expr(
 @app.command(cls=compat.Command)
 @with_common
 def demo(*, common: Common) -> int:
-    """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
+    """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear.
+
+    \b
+    Examples:
+      tshape demo
+      tshape demo --lang es
+    """
     return run(common, lambda load: op("demo").explain())
 
 
@@ -453,7 +537,11 @@ def inspect_file(
     """List every tensor in a file: name, shape, dtype, elements, and the total parameter count.
 
     Nothing but the shapes is read, so a checkpoint of any size is listed at once.
-    Example: tshape inspect examples/model.pt
+
+    \b
+    Examples:
+      tshape inspect examples/model.pt
+      tshape inspect examples/model.safetensors --json
     """
 
     def build(load: Loader) -> object:
@@ -497,7 +585,12 @@ def run_file(
     Each non-empty line that does not start with # is a tshape command line without the
     word tshape, quoted as in a shell. The output format (--format, --json, -q) is the run's;
     the other options given here apply to every line. The exit code is the highest of the
-    lines'. Example: tshape run examples/batch.tshape --json
+    lines'.
+
+    \b
+    Examples:
+      tshape run examples/shapes.tshape  # exit 1: line 7 fails, as it says
+      tshape run examples/shapes.tshape -q --lang es  # exit 1
     """
     from tensorshape_cli import batch
 
