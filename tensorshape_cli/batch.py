@@ -16,15 +16,19 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from typing import TextIO
 
+from tensorshape_cli import options
 from tensorshape_cli.errors import ExitCode, InputError
 from tensorshape_cli.explanation import Explanation, OpError
 from tensorshape_cli.messages import t
-from tensorshape_cli.options import INHERITED, Common
+from tensorshape_cli.options import Common
 from tensorshape_cli.runner import BatchLine, batch_line, silence_closed_stdout
 
 Dispatch = Callable[[list[str]], int]
 STOPS = (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE)  # these end the run, whatever --fail-fast says
 MAX_LINES_LISTED = 10
+# Options of the run that each line inherits (a line's own value wins): never the format,
+# which is the run's for every line.
+INHERITED = options.INHERITED  # derived from the one table of shared options
 
 
 def run(

@@ -138,7 +138,7 @@ def _process(param: Any, conversion: _Conversion, ctx: Any, value: Any) -> Any:
         value = [_convert(conversion, param, ctx.command_path, v) for v in value] or None
     elif value is not None:
         value = _convert(conversion, param, ctx.command_path, value)
-    if param.required and param.value_is_missing(value if value is not None else None):
+    if param.required and param.value_is_missing(value):
         raise click.exceptions.MissingParameter(ctx=ctx, param=param)
     if param.callback is not None:
         value = param.callback(ctx, param, value)
