@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from typing import TextIO
 
+from tensorshape_cli import options
 from tensorshape_cli.errors import ExitCode, InputError
 from tensorshape_cli.explanation import Explanation, OpError
 from tensorshape_cli.messages import t
@@ -38,7 +39,7 @@ MAX_LINE_CHARS = 2 * 1024 * 1024
 REFUSED = ("--install-completion", "--show-completion", "--export")
 # Options of the run that each line inherits (a line's own value wins): never the format,
 # which is the run's for every line.
-INHERITED = ("dtype", "seed", "max_elements", "max_values", "meta", "lang")
+INHERITED = options.INHERITED  # derived from the one table of shared options
 
 
 def run(

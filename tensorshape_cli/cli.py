@@ -4,24 +4,25 @@ torch is imported only when a command runs (through runner.op), never at import 
 `tshape --help`, `--version` and shell completion stay fast.
 """
 
-import functools
 import os
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from tensorshape_cli import __version__, registry, settings, usage
+from tensorshape_cli import __version__, compat, registry, settings
 from tensorshape_cli.errors import ExitCode
 from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
-from tensorshape_cli.options import Common, TensorCommand, with_common
+from tensorshape_cli.options import Common, with_common
 from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
+from tensorshape_cli.usage import UsageFailure
 
 if TYPE_CHECKING:
-    from tensorshape_cli.explanation import Explanation  # Typer 0.26-0.27 vendor Click
+    from tensorshape_cli.explanation import Explanation
 
 app = typer.Typer(
     name="tshape",
+    cls=compat.Group,
     help="Explains, step by step, what PyTorch does to a tensor's shape and values.\n\n"
     "TENSOR is a literal ('[1,2,3]', '[[1.5,2],[3,4]]'), a constructor (zeros(2,3), ones, "
     "arange(1,13), rand, randn, eye(3)), a file (@x.json or x.json) or - for standard input.",
@@ -59,7 +60,7 @@ def _root(
     """Explains, step by step, what PyTorch does to a tensor's shape and values."""
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def unsqueeze(
     tensor: TensorArg,
@@ -76,12 +77,16 @@ def unsqueeze(
 ) -> int:
     """Insert a dimension of size 1: torch.unsqueeze(x, dim).
 
-    Example: tshape unsqueeze "[1,2,3]" --dim 0
+    \b
+    Examples:
+      tshape unsqueeze "[1,2,3]" --dim 0
+      tshape unsqueeze "[[1,2],[3,4]]" --dim -1
+      tshape unsqueeze "zeros(2, 3)"
     """
     return run(common, lambda load: registry.explain("unsqueeze", load(tensor, "x"), dim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def view(
     tensor: TensorArg,
@@ -100,7 +105,11 @@ def view(
 ) -> int:
     """Read the same data with another shape: x.view(*shape).
 
-    Example: tshape view "arange(1,13)" --shape 3,-1
+    \b
+    Examples:
+      tshape view "arange(1,13)" --shape 3,-1
+      tshape view "arange(1,13)" --shape 2,2,3
+      tshape view "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape 6  # exit 1: not contiguous
     """
     from tensorshape_cli.inputs import parse_shape
 
@@ -116,7 +125,7 @@ def view(
     return run(common, build)
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def weighted(
     x: OptionalTensor = None,
@@ -142,7 +151,13 @@ def weighted(
     """The notebook's weighted ensemble layer, step by step.
 
     torch.sum(x * weights.view(M, 1, -1), dim=0), with x (models, batch, classes) and
-    weights (models, classes). Example: tshape weighted --weights examples/weights.json
+    weights (models, classes).
+
+    \b
+    Examples:
+      tshape weighted
+      tshape weighted --weights examples/weights.json
+      tshape weighted --random --models 3 --classes 4 --seed 0
     """
 
     def build(load: Loader) -> "Explanation":
@@ -153,10 +168,17 @@ def weighted(
     return run(common, build)
 
 
-app.command("weighted-sum", help="Alias of weighted.", cls=TensorCommand)(weighted)
+WEIGHTED_SUM_HELP = """Alias of weighted.
+
+\b
+Examples:
+  tshape weighted-sum
+  tshape weighted-sum --weights examples/weights.json
+"""
+app.command("weighted-sum", help=WEIGHTED_SUM_HELP, cls=compat.Command)(weighted)
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def linear(
     x: OptionalTensor = None,
@@ -182,7 +204,11 @@ def linear(
 ) -> int:
     """nn.Linear step by step: y = x @ W.T + b.
 
-    Example: tshape linear "[[0.5,0.6,0.7]]" --weight "[[1,0,0],[0,1,0]]" --bias "[0.1,0.2]"
+    \b
+    Examples:
+      tshape linear
+      tshape linear "[[0.5,0.6,0.7]]" --weight "[[1,0,0],[0,1,0]]" --bias "[0.1,0.2]"
+      tshape linear "ones(4, 3)" --out-features 2 --no-bias --seed 0
     """
 
     def build(load: Loader) -> "Explanation":
@@ -201,13 +227,18 @@ DimsOption = Annotated[
 ]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int:
     """Remove dimensions of size 1: x.squeeze(dims).
 
     Without --dim, every size-1 dimension goes; with it, only those asked for, and an
-    asked-for dimension whose size is not 1 stays. Example: tshape squeeze "zeros(2, 1, 3)"
+    asked-for dimension whose size is not 1 stays.
+
+    \b
+    Examples:
+      tshape squeeze "zeros(2, 1, 3)"
+      tshape squeeze "zeros(1, 2, 1)" --dim 0
     """
     return run(common, lambda load: registry.explain("squeeze", load(tensor, "x"), _dims(dim)))
 
@@ -222,7 +253,7 @@ TransposeOption = Annotated[
 ]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def reshape(
     tensor: TensorArg, shape: ShapeOption, transpose: TransposeOption = None, *, common: Common
@@ -230,7 +261,10 @@ def reshape(
     """The same elements with another shape: x.reshape(*shape), and whether torch returned
     a view or a copy (by comparing storage), and why.
 
-    Example: tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
+    \b
+    Examples:
+      tshape reshape "arange(6)" --shape 2,3
+      tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
     """
     return run(
         common,
@@ -240,7 +274,7 @@ def reshape(
     )
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def flatten(
     tensor: TensorArg,
@@ -251,12 +285,15 @@ def flatten(
 ) -> int:
     """Merge dimensions start_dim … end_dim into one: torch.flatten(x, start_dim, end_dim).
 
-    Example: tshape flatten "zeros(2, 3, 4)" --start-dim 1
+    \b
+    Examples:
+      tshape flatten "zeros(2, 3, 4)"
+      tshape flatten "zeros(2, 3, 4)" --start-dim 1
     """
     return run(common, lambda load: registry.explain("flatten", load(tensor, "x"), start_dim, end_dim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def permute(
     tensor: TensorArg,
@@ -268,12 +305,15 @@ def permute(
 ) -> int:
     """Reorder all dimensions: x.permute(*dims), with strides before and after.
 
-    Example: tshape permute "zeros(2, 3, 4)" --dims 2,0,1
+    \b
+    Examples:
+      tshape permute "zeros(2, 3, 4)" --dims 2,0,1
+      tshape permute "[[1,2,3],[4,5,6]]" --dims 1,0
     """
     return run(common, lambda load: registry.explain("permute", load(tensor, "x"), _shape(dims, "--dims")))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def transpose(
     tensor: TensorArg,
@@ -283,7 +323,10 @@ def transpose(
 ) -> int:
     """Swap two dimensions: x.transpose(a, b), with strides before and after.
 
-    Example: tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
+    \b
+    Examples:
+      tshape transpose "[[1,2,3],[4,5,6]]" --dims 0,1
+      tshape transpose "zeros(2, 3, 4)" --dims 0,2
     """
 
     def build(load: Loader) -> "Explanation":
@@ -294,7 +337,7 @@ def transpose(
     return run(common, build)
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def expand(
     tensor: TensorArg,
@@ -309,7 +352,11 @@ def expand(
 ) -> int:
     """Stretch size-1 dimensions without copying: x.expand(*sizes), and the stride 0 that makes it free.
 
-    Example: tshape expand "[[1], [2]]" --shape 2,3
+    \b
+    Examples:
+      tshape expand "[[1], [2]]" --shape 2,3
+      tshape expand "[1, 2, 3]" --shape 2,-1
+      tshape expand "[1, 2]" --shape 3  # exit 1: 2 cannot stretch to 3
     """
     return run(common, lambda load: registry.explain("expand", load(tensor, "x"), _shape(shape)))
 
@@ -320,18 +367,22 @@ TensorsArg = Annotated[
 ]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def broadcast(tensors: TensorsArg, *, common: Common) -> int:
     """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
 
-    Example: tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
+    \b
+    Examples:
+      tshape broadcast "shape(5,3,4,1)" "shape(3,1,1)"
+      tshape broadcast "[[1], [2]]" "[10, 20, 30]"
+      tshape broadcast "shape(2,3)" "shape(4,3)"  # exit 1: 2 and 4
     """
 
     return run(common, lambda load: registry.explain("broadcast", *_load_all(load, tensors)[0]))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def matmul(
     a: Annotated[str, typer.Argument(metavar="A", help="The left operand (TENSOR).", show_default=False)],
@@ -341,7 +392,11 @@ def matmul(
 ) -> int:
     """Matrix product a @ b: the contracted dimension, the broadcast batch dimensions, the dropped 1s.
 
-    Example: tshape matmul "ones(2, 3)" "ones(3, 4)"
+    \b
+    Examples:
+      tshape matmul "ones(2, 3)" "ones(3, 4)"
+      tshape matmul "ones(5, 2, 3)" "ones(3)"
+      tshape matmul "ones(2, 3)" "ones(2, 3)"  # exit 1: 3 and 2
     """
     return run(common, lambda load: registry.explain("matmul", load(a, "a"), load(b, "b")))
 
@@ -349,22 +404,33 @@ def matmul(
 KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
 
 
-@app.command("sum", cls=TensorCommand)
+@app.command("sum", cls=compat.Command)
 @with_common
 def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
 
-    Without --dim, everything is added up. Example: tshape sum "arange(1, 13)" --dim 0
+    Without --dim, everything is added up.
+
+    \b
+    Examples:
+      tshape sum "arange(1, 13)" --dim 0
+      tshape sum "[[1, 2], [3, 4]]" --dim 1 --keepdim
+      tshape sum "ones(2, 3, 4)" --dim 0,2
     """
     return run(common, lambda load: registry.explain("sum", load(tensor, "x"), _dims(dim), keepdim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
     """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
 
-    Without --dim, everything is averaged. Example: tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
+    Without --dim, everything is averaged.
+
+    \b
+    Examples:
+      tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
+      tshape mean "[[1.0, 2], [3, 4]]"
     """
     return run(common, lambda load: registry.explain("mean", load(tensor, "x"), _dims(dim), keepdim))
 
@@ -372,27 +438,34 @@ def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
 JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
 
-    Example: tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
+    \b
+    Examples:
+      tshape cat "ones(2, 3)" "zeros(2, 1)" --dim 1
+      tshape cat "[1, 2]" "[3]"
+      tshape cat "ones(2, 3)" "ones(3, 3)" --dim 1  # exit 1: 2 and 3
     """
     return run(common, lambda load: registry.explain("cat", _load_all(load, tensors)[0], dim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
     """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
 
-    Example: tshape stack "[1, 2]" "[3, 4]" --dim 1
+    \b
+    Examples:
+      tshape stack "[1, 2]" "[3, 4]"
+      tshape stack "[1, 2]" "[3, 4]" --dim 1
     """
     return run(common, lambda load: registry.explain("stack", _load_all(load, tensors)[0], dim))
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def expr(
     expression: Annotated[
@@ -413,7 +486,13 @@ def expr(
     flatten, permute, transpose, expand, matmul, sum, mean, contiguous, size, dim, float, int
     and the attributes T and shape; torch.cat, stack, matmul, einsum, broadcast_to, sum, mean,
     zeros, ones, arange, unsqueeze, squeeze, reshape, flatten, permute, transpose.
-    Anything else is refused (exit 2). Example: tshape expr "x @ w.T + b" -t x=... -t w=... -t b=...
+    Anything else is refused (exit 2).
+
+    \b
+    Examples:
+      tshape expr "x @ w.T + b" -t x="[[0.5,0.6,0.7]]" -t w="[[1.0,0,0],[0,1,0]]" -t b="[0.1,0.2]"
+      tshape expr "x.unsqueeze(0).shape" -t x="[1,2,3]"
+      tshape expr "torch.cat((a, b), dim=1)" -t a="ones(2, 3)" -t b="zeros(2, 1)"
     """
 
     def build(load: Loader) -> "Explanation":
@@ -426,7 +505,7 @@ def expr(
     return run(common, build)
 
 
-@app.command()
+@app.command(cls=compat.Command)
 @with_common
 def why(
     text: Annotated[
@@ -444,8 +523,13 @@ def why(
 
     The numbers in torch's message become shape-only tensors, the op runs again to confirm
     the error, and the explanation names the fix in code. Nothing of the pasted text runs.
-    Examples: tshape why "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)";
-    python train.py 2>&1 | tshape why -
+    Pipe a traceback in: python train.py 2>&1 | tshape why -
+
+    \b
+    Examples:
+      tshape why "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)"
+      tshape why @examples/train_error.txt
+      tshape why "shape '[4, 5]' is invalid for input of size 12" --json
     """
 
     def build(load: Loader) -> "Explanation":
@@ -456,7 +540,7 @@ def why(
     return run(common, build)
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def trace(
     target: Annotated[
@@ -497,7 +581,12 @@ def trace(
     block does not run), then calls NAME: a function, an nn.Module subclass (constructed with
     --init) or a module-level nn.Module. Each step is one call: where, the shapes in and out,
     the module path. Shape-only inputs run on the meta device, parameters too. Exit 1 when the
-    code raises, with the failing call explained. Example: tshape trace model.py:Net -i "shape(8, 3, 32, 32)"
+    code raises, with the failing call explained.
+
+    \b
+    Examples:
+      tshape trace examples/cnn.py:CNN -i "shape(8, 3, 32, 32)"   # exit 1: in_features do not match
+      tshape trace examples/cnn.py:CNN -i "shape(8, 3, 32, 32)" --depth 0
     """
 
     def build(load: Loader) -> object:
@@ -514,14 +603,20 @@ def trace(
     return run(common, build)  # type: ignore[arg-type]
 
 
-@app.command(cls=TensorCommand)
+@app.command(cls=compat.Command)
 @with_common
 def demo(*, common: Common) -> int:
-    """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear."""
+    """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear.
+
+    \b
+    Examples:
+      tshape demo
+      tshape demo --lang es
+    """
     return run(common, lambda load: op("demo").explain())
 
 
-@app.command("inspect")
+@app.command("inspect", cls=compat.Command)
 @with_common
 def inspect_file(
     file: Annotated[
@@ -543,8 +638,12 @@ def inspect_file(
     """List every tensor in a file: name, shape, dtype, elements, and the total parameter count.
 
     Nothing but the shapes is read, so a checkpoint of any size is listed at once.
-    Examples: tshape inspect examples/model.pt;
-    tshape inspect checkpoint.pt --against model_state.pt
+
+    \b
+    Examples:
+      tshape inspect examples/model.pt
+      tshape inspect examples/model.safetensors --json
+      tshape inspect examples/model.pt --against examples/model.safetensors
     """
 
     def build(load: Loader) -> "Explanation":
@@ -558,7 +657,7 @@ def inspect_file(
     return run(common, build)
 
 
-@app.command("run")
+@app.command("run", cls=compat.Command)
 @with_common
 def run_file(
     file: Annotated[
@@ -580,7 +679,12 @@ def run_file(
     Each non-empty line that does not start with # is a tshape command line without the
     word tshape, quoted as in a shell. The output format (--format, --json, -q) is the run's;
     the other options given here apply to every line. The exit code is the highest of the
-    lines'. Example: tshape run examples/batch.tshape --json
+    lines'.
+
+    \b
+    Examples:
+      tshape run examples/shapes.tshape  # exit 1: line 7 fails, as it says
+      tshape run examples/shapes.tshape -q --lang es  # exit 1
     """
     from tensorshape_cli import batch
 
@@ -648,15 +752,8 @@ def _seed(common: Common) -> int:
     return 0 if common.seed is None else common.seed
 
 
-@functools.cache
 def _click_command() -> Any:
-    """The Click command Typer builds from the app (~20 ms for all commands): built once per
-    process, where `app(...)` would build it again on every call."""
-    return typer.main.get_command(app)
-
-
-def main(argv: Optional[list[str]] = None) -> None:
-    sys.exit(invoke(argv))
+    return compat.click_command(app)
 
 
 def invoke(argv: Optional[list[str]] = None) -> int:
@@ -673,18 +770,12 @@ def invoke(argv: Optional[list[str]] = None) -> int:
 
 def _invoke(args: list[str]) -> int:
     try:
-        code = _click_command().main(args=args, prog_name="tshape", standalone_mode=False)
-    except typer.TyperException as e:  # Click's usage errors, vendored by Typer
-        ctx = getattr(e, "ctx", None)
-        where = ctx.command_path if ctx is not None else "tshape"
-        message = e.format_message() if hasattr(e, "format_message") else str(e)
-        message = " ".join(message.splitlines()) if type(e).__name__ != "NoArgsIsHelpError" else message
-        if not message:
-            return ExitCode.USAGE
-        if type(e).__name__ == "NoArgsIsHelpError":  # `tshape` alone: the help is the answer
-            print(message)
-            return ExitCode.USAGE
-        print(usage.error_line(where, message), file=sys.stderr)
+        code = compat.run(app, args)
+    except compat.Help as e:  # `tshape` alone: the help is the answer
+        print(e.text)
+        return ExitCode.USAGE
+    except UsageFailure as e:
+        print(e.line(), file=sys.stderr)
         return ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         print(file=sys.stderr)

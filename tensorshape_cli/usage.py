@@ -1,58 +1,45 @@
-"""Click's usage errors in the user's language.
+"""Usage errors (bad command lines) as data: a catalog id and its parameters.
 
-Typer's vendored Click writes its messages in English, without gettext. The English catalog
-holds those messages as templates (`usage.*`), so a message Click wrote is matched against
-them, its parameters are read back, and it is written again from the current language's
-catalog. A message no template matches is kept as Click wrote it.
+A UsageFailure is raised when a value does not convert (compat converts every value), and
+built from the attributes of Click's own exceptions (unknown option, missing argument, …);
+it is written in the user's language only when printed. Nothing parses Click's English.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from string import Formatter
+from typing import Any
 
-from tensorshape_cli.messages import EN, t
-
-# Tried in this order: a template that another one's text contains comes first.
-USAGE_IDS = (
-    "usage.no_such_option.suggest",
-    "usage.no_such_option",
-    "usage.no_such_command",
-    "usage.missing_option",
-    "usage.missing_argument",
-    "usage.invalid_value",
-    "usage.not_a_number",
-    "usage.not_one_of",
-    "usage.not_in_range",
-    "usage.extra_arguments",
-    "usage.requires_argument",
-    "usage.takes_no_value",
-)
+from tensorshape_cli.messages import t
 
 
-@functools.cache
-def _pattern(msg_id: str) -> re.Pattern[str]:
-    parts = []
-    for literal, field, _spec, _conversion in Formatter().parse(EN[msg_id]):
-        parts.append(re.escape(literal))
-        if field:
-            parts.append(f"(?P<{field}>.+?)")
-    return re.compile("".join(parts), re.DOTALL)
+class UsageFailure(Exception):
+    """A bad command line: `where` is the command path (`tshape view`), then the message."""
+
+    def __init__(self, where: str, msg_id: str, **params: Any) -> None:
+        super().__init__(msg_id)
+        self.where = where
+        self.msg_id = msg_id
+        self.params = params
+
+    def message(self) -> str:
+        params = {k: v.message() if isinstance(v, UsageFailure) else v for k, v in self.params.items()}
+        return t(self.msg_id, **params)
+
+    def line(self) -> str:
+        """`tshape view: error: … (see 'tshape view --help')`, one line for stderr."""
+        return t("cli.usage_error", where=self.where, message=" ".join(self.message().splitlines()))
 
 
-def translate(message: str) -> str:
-    """Click's English message, written in the current language."""
-    for msg_id in USAGE_IDS:
-        match = _pattern(msg_id).fullmatch(message)
-        if match:
-            params = match.groupdict()
-            if "message" in params:  # "Invalid value for '--dim': <the type's own message>"
-                params["message"] = translate(params["message"])
-            return t(msg_id, **params)
-    return message
+def range_text(minimum: int | None, maximum: int | None) -> str:
+    """`x>=1`, `0<=x<=5`, as Click writes a range; a power of two as one (`2**64-1`)."""
 
+    def number(n: int) -> str:
+        for k in range(32, 129):
+            for value, text in ((2**k, f"2**{k}"), (2**k - 1, f"2**{k}-1"), (-(2**k), f"-2**{k}")):
+                if n == value:
+                    return text
+        return str(n)
 
-def error_line(where: str, message: str) -> str:
-    """`tshape view: error: … (see 'tshape view --help')`, one line for stderr."""
-    return t("cli.usage_error", where=where, message=translate(message))
+    if minimum is not None and maximum is not None:
+        return f"{number(minimum)}<=x<={number(maximum)}"
+    return f"x>={number(minimum)}" if minimum is not None else f"x<={number(maximum or 0)}"

@@ -6,8 +6,10 @@ subprocess to see the real exit code and stderr (each pays torch's import).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +32,7 @@ from typer.testing import CliRunner
 
 from tensorshape_cli import __version__
 from tensorshape_cli.cli import app
+from tensorshape_cli.options import Common
 
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 COMMON_OPTIONS = ["--format", "--json", "--quiet", "--dtype", "--seed", "--max-elements", "--max-values"]
@@ -65,6 +68,74 @@ def test_top_level_help_lists_every_command(tshape):
         assert re.search(rf"^\s+{re.escape(command)}\s+\S", r.stdout, re.MULTILINE), command
     for word in ("zeros", "arange", "@", "standard input"):
         assert word in r.stdout
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_OPTIONS = {"--" + f.name.replace("_", "-") for f in dataclasses.fields(Common)}
+
+
+def help_examples(help_text: str) -> list[str]:
+    """The command lines under "Examples:" in a --help."""
+    lines = help_text.split("Examples:", 1)[1].splitlines()[1:] if "Examples:" in help_text else []
+    examples = []
+    for line in lines:
+        if not line.strip().startswith("tshape "):
+            break
+        examples.append(line.strip())
+    return examples
+
+
+HELP_EXAMPLES = [
+    (command, example)
+    for command in COMMANDS
+    for example in help_examples(run_tshape(command, "--help").stdout)
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_shows_two_or_three_examples(tshape, command):
+    examples = help_examples(tshape(command, "--help").stdout)
+    assert 2 <= len(examples) <= 3, examples
+    assert all(shlex.split(e)[1] == command for e in examples), examples
+
+
+@pytest.mark.parametrize(("command", "example"), HELP_EXAMPLES, ids=[e for _, e in HELP_EXAMPLES])
+def test_every_example_in_the_help_runs_as_pasted(tshape, command, example, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the examples name files under examples/
+    expected = re.search(r"#\s*exit (\d+)", example)
+    argv = shlex.split(example, comments=True)
+    assert argv[:2] == ["tshape", command]
+    r = tshape(*argv[1:], "-f", "plain")
+    assert r.code == (int(expected.group(1)) if expected else 0), r.stderr
+    if r.code == 0:
+        assert r.stderr == ""
+
+
+def _help_options(help_text: str) -> list[str]:
+    """The long options of a --help, in the order it lists them."""
+    options = help_text.split("Options:", 1)[1]
+    return re.findall(r"^\s+(?:-\w, )?(--[\w-]+)", options, re.MULTILINE)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_commands_own_options_come_before_the_shared_ones(tshape, command):
+    listed = [o for o in _help_options(tshape(command, "--help").stdout) if o != "--help"]
+    own = [i for i, o in enumerate(listed) if o not in SHARED_OPTIONS]
+    shared = [i for i, o in enumerate(listed) if o in SHARED_OPTIONS]
+    assert set(SHARED_OPTIONS) <= set(listed)
+    assert not own or max(own) < min(shared), listed
+
+
+def test_the_seed_range_is_checked_but_not_shown(tshape):
+    for command in COMMANDS:
+        assert not re.search(r"\d{10}", tshape(command, "--help").stdout), command
+    r = tshape("unsqueeze", "[1]", "--dim", "0", "-q", "--seed", str(2**64))
+    assert r.code == 2
+    assert_one_line(r.stderr)
+    assert "--seed" in r.stderr
+    assert tshape("unsqueeze", "[1]", "--dim", "0", "-q", "--seed", str(2**64 - 1)).code == 0
+    assert tshape("unsqueeze", "[1]", "--dim", "0", "-q", "--seed", str(-(2**63))).code == 0
+    assert tshape("unsqueeze", "[1]", "--dim", "0", "-q", "--seed", str(-(2**63) - 1)).code == 2
 
 
 @pytest.mark.parametrize("flag", ["--version", "-V"])

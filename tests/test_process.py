@@ -13,6 +13,7 @@ import importlib.metadata
 import importlib.util
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pytest
 import torch
 from conftest import CLEAN_ENV, assert_one_line, run_tshape
 
-from tensorshape_cli import inputs, runner
+from tensorshape_cli import entry, inputs, runner
 from tensorshape_cli.errors import InputError
 
 TSHAPE = Path(sys.executable).parent / "tshape"
@@ -185,16 +186,55 @@ def test_the_guard_keeps_torch_unimported_until_needed():
     assert proc.stdout.split() == ["2", "False"], proc.stderr
 
 
-@pytest.mark.parametrize("delay", [1.0])
-def test_ctrl_c_at_any_moment_of_a_run_exits_130_without_a_crash(delay):
-    proc = subprocess.Popen(
-        [*script(), "demo", "-f", "rich"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV
+# Every named moment of entry.main, from its first line to Python's own finalisation, and the
+# exit code a Ctrl-C landing exactly then gives: 130 until the output is written and flushed,
+# the command's own code after that. Never killed by the signal (-2), never a traceback.
+MOMENTS = [("start", 130), ("returned", 130), ("flushed", 0), ("finalising", 0)]
+
+
+DEMO = ["demo", "-f", "rich"]
+
+
+@pytest.fixture(scope="module")
+def demo_output() -> bytes:
+    proc = subprocess.run([*script(), *DEMO], capture_output=True, timeout=120, env=ENV)
+    assert proc.returncode == 0
+    return proc.stdout
+
+
+@pytest.mark.parametrize(("moment", "expected"), MOMENTS)
+def test_ctrl_c_at_any_moment_of_a_run_exits_130_without_a_crash(moment, expected, demo_output):
+    env = {**ENV, entry.SIGINT_AT: moment}
+    proc = subprocess.run([*script(), *DEMO], capture_output=True, timeout=120, env=env)
+    assert proc.returncode == expected, proc.stderr.decode()
+    no_traceback(proc.stdout, proc.stderr)
+    if moment == "start":
+        assert proc.stdout == b""
+    else:  # the demo had run to its end
+        assert proc.stdout == demo_output
+        assert proc.stderr.strip() == b""
+
+
+def test_the_moments_are_every_point_of_main():
+    # A moment added to main() without a test here, or a test for a moment main() lost, fails.
+    source = Path(entry.__file__).read_text()
+    assert re.findall(r'_moment(?:\(|, )"(\w+)"', source) == [name for name, _ in MOMENTS]
+
+
+def test_a_late_ctrl_c_is_ignored_through_finalisation():
+    # Python's finalisation puts back SIGINT's default action, except for SIG_IGN
+    code = textwrap.dedent(
+        """
+        import atexit, signal, sys
+        atexit.register(lambda: print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN))
+        sys.argv = ["tshape", "unsqueeze", "[1, 2]", "--dim", "0", "-q"]
+        from tensorshape_cli.entry import main
+        main()
+        """
     )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode in (130, 0)  # 0: it had finished
-    no_traceback(out, err)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == "True"
 
 
 # --- a closed pipe -----------------------------------------------------------------------------

@@ -700,15 +700,17 @@ MESSAGES: dict[str, str] = {
     "usage.no_such_option.suggest": "No such option: {name} (Possible options: {options})",
     "usage.no_such_option": "No such option: {name}",
     "usage.no_such_command": "No such command {name}.",
+    "usage.no_such_command.suggest": "No such command {name}. Did you mean {matches}?",
     "usage.missing_option": "Missing option {name}.",
     "usage.missing_argument": "Missing argument {name}.",
     "usage.invalid_value": "Invalid value for {name}: {message}",
-    "usage.not_a_number": "{value} is not a valid {kind}.",
+    "usage.not_an_integer": "{value} is not a valid integer.",
     "usage.not_one_of": "{value} is not one of {choices}.",
     "usage.not_in_range": "{value} is not in the range {range}.",
     "usage.extra_arguments": "Got unexpected extra argument(s) ({args})",
     "usage.requires_argument": "Option {name} requires an argument.",
     "usage.takes_no_value": "Option {name} does not take a value.",
+    "usage.as_written": "{message}",  # a usage error of Click's that tshape does not know
 }
 
 # The families' words live beside each other, one module per family (messages/families/).

@@ -704,15 +704,17 @@ MESSAGES: dict[str, str] = {
     "usage.no_such_option.suggest": "no existe la opción {name} (opciones posibles: {options})",
     "usage.no_such_option": "no existe la opción {name}",
     "usage.no_such_command": "no existe el comando {name}.",
+    "usage.no_such_command.suggest": "no existe el comando {name}. ¿Quisiste decir {matches}?",
     "usage.missing_option": "falta la opción {name}.",
     "usage.missing_argument": "falta el argumento {name}.",
     "usage.invalid_value": "valor no válido para {name}: {message}",
-    "usage.not_a_number": "{value} no es un {kind} válido.",
+    "usage.not_an_integer": "{value} no es un entero válido.",
     "usage.not_one_of": "{value} no es ninguno de {choices}.",
     "usage.not_in_range": "{value} no está en el rango {range}.",
     "usage.extra_arguments": "argumentos que sobran ({args})",
     "usage.requires_argument": "la opción {name} necesita un argumento.",
     "usage.takes_no_value": "la opción {name} no acepta un valor.",
+    "usage.as_written": "{message}",  # un error de uso de Click que tshape no conoce
 }
 
 # Las palabras de cada familia de operaciones, un módulo por familia (messages/families/).
