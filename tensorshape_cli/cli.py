@@ -586,7 +586,7 @@ def trace(
     \b
     Examples:
       tshape trace examples/cnn.py:CNN -i "shape(8, 3, 32, 32)"   # exit 1: in_features do not match
-      tshape trace examples/cnn.py:CNN -i "shape(8, 3, 32, 32)" --depth 0
+      tshape trace examples/cnn.py:CNN -i "shape(8, 3, 32, 32)" --depth 0  # exit 1: in_features do not match
     """
 
     def build(load: Loader) -> object:

@@ -227,9 +227,18 @@ WORDING = {
     vocabulary.INPLACE_KWARG: ("inplace=True changes its input", "inplace=True modifica su entrada"),
     vocabulary.RANDOM: ("draws random numbers; give --seed N", "genera números aleatorios; da --seed N"),
     vocabulary.NOT_AN_OP: ("is not a tensor operation", "no es una operación de tensores"),
+    vocabulary.ESCAPES: (
+        "hands out what is not a tensor result",
+        "entrega algo que no es un tensor resultado",
+    ),
 }
 
 REFUSED = [
+    ("torch.Tensor.data", vocabulary.ESCAPES),
+    ("torch.Tensor.grad", vocabulary.ESCAPES),
+    ("torch.Tensor.numpy", vocabulary.ESCAPES),
+    ("torch.Tensor.tolist", vocabulary.ESCAPES),
+    ("torch.Tensor.storage", vocabulary.ESCAPES),
     ("torch.Tensor.add_", vocabulary.INPLACE),
     ("torch.relu_", vocabulary.INPLACE),
     ("F.relu_", vocabulary.INPLACE),
