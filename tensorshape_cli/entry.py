@@ -14,6 +14,9 @@ INTERRUPTED = 130  # errors.ExitCode.INTERRUPTED, without importing anything fir
 
 def main() -> None:
     try:
+        from tensorshape_cli.serve import client  # standard library only: no Typer, no torch
+
+        client.forward()  # a warm server ran the call: this exits with its code
         from tensorshape_cli.cli import invoke
 
         code = invoke()
