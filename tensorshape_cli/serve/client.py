@@ -19,7 +19,7 @@ The conversation, all on one connection:
     server → client   R (accepted) | N (refused) | T (status) | O (stopping)
     client → server   G: from here on the client never runs the command itself
     child  → client   C (the command starts) | server → client F (it could not fork)
-    client → server   one byte per signal received, forwarded to the child
+    client → child    the signals the client receives, sent with kill(2) to the child's pid
     server → client   X exit code | K signal number, when the child ends
 
 Anything but R before G, and F or the connection closing before C, mean no child ran: the
@@ -302,13 +302,16 @@ def _converse(sock: _socket.socket, cwd: int) -> tuple[bytes, int] | None:
     except (OSError, ValueError):
         return None
     caught: list[int] = []
+    child: list[int] = []  # the pid, once the child said C: signals go straight to it
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        caught.append(signum)
-        try:  # noqa: SIM105
-            sock.send(bytes([signum]))
-        except OSError:
-            pass
+        if child:
+            try:  # noqa: SIM105
+                os.kill(child[0], signum)  # not reaped before it said X, so still that child
+            except OSError:
+                pass
+        else:
+            caught.append(signum)
 
     previous: dict[int, Handler] = {}
     for signum in FORWARDED:
@@ -323,6 +326,12 @@ def _converse(sock: _socket.socket, cwd: int) -> tuple[bytes, int] | None:
         if started is None or started[0] != b"C":
             _run_cold_after(caught, previous)
             return None
+        child.append(int(started[1]))
+        for signum in caught:  # came between G and C: the child holds them until it can act
+            try:  # noqa: SIM105
+                os.kill(child[0], signum)
+            except OSError:
+                pass
         try:
             ended = frames.next()
         except (OSError, ValueError):

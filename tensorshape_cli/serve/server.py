@@ -7,7 +7,7 @@ is how `tshape serve start` (control.py) launches it, in a session of its own, w
 streams on /dev/null; FD receives one line, "ok PID" once it listens or "error TEXT".
 
 The parent is one thread with one loop (a selector): it accepts connections, checks the
-peer's uid and the installation key, forks, forwards signals, reaps children and reports
+peer's uid and the installation key, forks, reaps children and reports
 their exit. It never runs a command itself and never reads the client's streams, so a call
 that crashes or hangs cannot take it down, and every call starts from the same warm state.
 
@@ -213,12 +213,9 @@ class Server:
                     self._close(call)
                 else:
                     self._launch(call)
-                    self._signals(call, data[1:])
             elif call.state == "running":
                 data = call.sock.recv(4096)
-                if data:
-                    self._signals(call, data)
-                else:  # the client is gone (killed): so goes the command, as a cold one would
+                if not data:  # the client is gone (killed): so goes the command, as a cold one would
                     self.selector.unregister(call.sock)
                     call.state = "orphan"
                     with contextlib.suppress(OSError):
@@ -275,12 +272,6 @@ class Server:
     def _status(self) -> bytes:
         values = [__version__, os.getpid(), self.started, self.idle, self.served, len(self.children)]
         return "\0".join(str(v) for v in values).encode()
-
-    def _signals(self, call: Call, data: bytes) -> None:
-        for signum in data:
-            if signum in HELD and call.pid in self.children:
-                with contextlib.suppress(OSError):
-                    os.kill(call.pid, signum)  # not reaped yet, so the pid is still this child's
 
     # --- a call ---------------------------------------------------------------------------------
 
