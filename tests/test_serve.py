@@ -567,3 +567,18 @@ def test_idle_server_ends_by_itself(tmp_path):
         assert tshape(["serve", "status"], started.env).returncode == 1
     finally:
         stop_server(started)
+
+
+def test_stop_also_ends_a_server_from_before_the_installation_changed(tmp_path):
+    # PYTHONPATH is part of the key's state, as the files' modification times are: a server
+    # started with another one is this installation's, from before the change.
+    older = start_server(tmp_path / "s", idle=600)
+    try:
+        changed = {**older.env, "PYTHONPATH": str(tmp_path)}
+        assert installation_key(changed) != older.key
+        stopped = tshape(["serve", "stop"], changed)
+        assert stopped.returncode == 0
+        assert f"pid {older.pid}".encode() in stopped.stdout
+        assert wait_for_exit(older.pid, 60)
+    finally:
+        stop_server(older)

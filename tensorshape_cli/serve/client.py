@@ -109,6 +109,15 @@ def installation_key() -> str:
     return "\0".join(parts)
 
 
+IDENTITY_PARTS = 4  # version, interpreter, prefix, package: the rest is the state of the files
+
+
+def same_installation(key: bytes, other: bytes) -> bool:
+    """The same installation, whatever the state of its files: enough to be stopped or asked
+    its status (a call needs the whole key)."""
+    return key.split(b"\0")[:IDENTITY_PARTS] == other.split(b"\0")[:IDENTITY_PARTS]
+
+
 def _fingerprint(package: str) -> str:
     """The newest .py file of the package and the state of site-packages: editing tshape
     (an editable install) or installing anything changes it, and the old server is not used."""

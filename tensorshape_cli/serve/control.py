@@ -118,6 +118,8 @@ def start(idle: int = DEFAULT_IDLE) -> int:
             return ExitCode.OK
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # nobody answers on it: left by a server that was killed
+        for other in _others(where, path):
+            _stop_one(other, key)  # one from before this installation's files changed
         return _launch(where, path, idle)
     finally:
         os.close(lock)
@@ -172,30 +174,46 @@ def _read_line(fd: int, seconds: float) -> str:
 
 
 def stop() -> int:
-    """Ask the server to stop; wait for its running calls to end (at most STOP_SECONDS)."""
-    _, path, key = _where()
+    """Stop this installation's server, and any left from before its files changed (an
+    editable install being edited): wait for their running calls to end (STOP_SECONDS)."""
+    where, path, key = _where()
+    stopped = [found for p in [path, *_others(where, path)] if (found := _stop_one(p, key)) is not None]
+    if not stopped:
+        _say(t("serve.none", path=path))
+    for pid, ended in stopped:
+        _say(t("serve.stopped", pid=pid) if ended else t("serve.stopping", pid=pid))
+    return ExitCode.OK
+
+
+def _others(where: str, path: str) -> list[str]:
+    """The other sockets of this user's directory (servers of other installations refuse)."""
+    try:
+        names = sorted(os.listdir(where))
+    except OSError:
+        return []
+    return [os.path.join(where, n) for n in names if n.endswith(".sock") and os.path.join(where, n) != path]
+
+
+def _stop_one(path: str, key: str) -> tuple[int, bool] | None:
+    """(pid, whether it has ended) of the server at path once asked to stop; None if none."""
     try:
         sock = client.connect(path)
     except OSError:
-        _say(t("serve.none", path=path))
-        return ExitCode.OK
+        return None
     try:
         client.send(sock, client.pack([b"stop", key.encode("utf-8", "surrogateescape")]), [])
         frames = client.Frames(sock)
         reply = frames.next()
         if reply is None or reply[0] != b"O":
-            _say(t("serve.none", path=path))
-            return ExitCode.OK
+            return None
         pid = int(reply[1])
         sock.settimeout(STOP_SECONDS)
         try:
             ended = frames.next() is None  # the server holds this connection until it exits
         except TimeoutError:
             ended = False
+        return pid, ended
     except (OSError, ValueError):
-        _say(t("serve.none", path=path))
-        return ExitCode.OK
+        return None
     finally:
         sock.close()
-    _say(t("serve.stopped", pid=pid) if ended else t("serve.stopping", pid=pid))
-    return ExitCode.OK
