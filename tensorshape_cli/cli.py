@@ -692,6 +692,47 @@ def run_file(
     return batch.run(file, common, invoke, commands, fail_fast=fail_fast)
 
 
+serve_app = typer.Typer(
+    name="serve",
+    help="A warm server: torch imported once, every tshape call of this user forwarded to it.\n\n"
+    "While it runs, each tshape call runs in a process forked from it, on the caller's own "
+    "terminal, files and environment, in milliseconds instead of a second. "
+    "TSHAPE_NO_SERVER=1 makes a call run cold. Example: tshape serve start",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(serve_app)
+
+
+@serve_app.command("start")
+def serve_start(
+    idle: Annotated[
+        int,
+        typer.Option("--idle", metavar="SECONDS", min=1, help="End after this many seconds without a call."),
+    ] = 900,
+) -> int:
+    """Start this user's warm server for this installation (once: a second start finds it)."""
+    from tensorshape_cli.serve import control
+
+    return control.start(idle)
+
+
+@serve_app.command("stop")
+def serve_stop() -> int:
+    """Stop the warm server; calls already running finish first."""
+    from tensorshape_cli.serve import control
+
+    return control.stop()
+
+
+@serve_app.command("status")
+def serve_status() -> int:
+    """Say whether a warm server runs, its version, pid and since when (exit 1 when none runs)."""
+    from tensorshape_cli.serve import control
+
+    return control.status()
+
+
 def _dims(values: Optional[list[str]], what: str = "--dim") -> Optional[list[int]]:
     from tensorshape_cli.inputs import parse_dims
 

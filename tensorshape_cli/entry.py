@@ -37,6 +37,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, _on_sigint)
     try:
         _moment("start")
+        from tensorshape_cli.serve import client  # standard library only: no Typer, no torch
+
+        client.forward()  # a warm server ran the call: this exits with its code
         from tensorshape_cli.cli import invoke
 
         code = invoke()

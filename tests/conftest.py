@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ import torch
 from typer.testing import CliRunner
 
 from tensorshape_cli.cli import invoke
+
+# The processes the tests start run cold, even when a developer has a warm server running
+# (`tshape serve start`); tests/test_serve.py starts servers of its own and unsets this.
+os.environ["TSHAPE_NO_SERVER"] = "1"
 
 # Environment variables that change the output: none of them leak in from the caller.
 CLEAN_ENV: dict[str, str | None] = {

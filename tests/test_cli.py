@@ -34,7 +34,12 @@ from tensorshape_cli import __version__
 from tensorshape_cli.cli import app
 from tensorshape_cli.options import Common
 
-COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+# The commands that explain an operation (not `serve`, a group that manages the warm server).
+COMMANDS = sorted(
+    name
+    for name, command in typer.main.get_command(app).commands.items()  # type: ignore[attr-defined]
+    if not hasattr(command, "commands")
+)
 COMMON_OPTIONS = ["--format", "--json", "--quiet", "--dtype", "--seed", "--max-elements", "--max-values"]
 TSHAPE_SCRIPT = Path(sys.executable).parent / "tshape"
 

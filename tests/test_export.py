@@ -11,7 +11,12 @@ from conftest import assert_one_line
 
 from tensorshape_cli.cli import app
 
-COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+# The commands that explain an operation (not `serve`, a group that manages the warm server).
+COMMANDS = sorted(
+    name
+    for name, command in typer.main.get_command(app).commands.items()  # type: ignore[attr-defined]
+    if not hasattr(command, "commands")
+)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

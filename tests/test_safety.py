@@ -67,7 +67,11 @@ def test_the_package_never_runs_or_unpickles_data():
     files = sorted(PACKAGE.rglob("*.py"))
     assert len(files) > 20
     found = [use for f in files for use in unsafe_uses(f.read_text(encoding="utf-8"), str(f))]
-    assert found == []
+    # The one process tshape starts: `serve start` launches its own warm server, the same
+    # interpreter with a fixed command line (no text of the user's in it).
+    launcher = str(PACKAGE / "serve" / "control.py")
+    assert [use.split(": ", 1)[1] for use in found if use.startswith(launcher + ":")] == ["import subprocess"]
+    assert [use for use in found if not use.startswith(launcher + ":")] == []
 
 
 @pytest.mark.parametrize(
