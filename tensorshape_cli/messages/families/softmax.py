@@ -6,7 +6,7 @@ EN = {
     "softmax.log_softmax.title": "log_softmax: the log of softmax, along one dim",
     "softmax.softmin.title": "softmin: softmax of -x, along one dim",
     "softmax.rule.title": "Along which dim",
-    "softmax.col.dim": "dim",
+    "softmax.col.dim": "dimension",
     "softmax.col.size": "size",
     "softmax.col.role": "role",
     "softmax.col.along": "softmax runs along it",
