@@ -14,9 +14,14 @@ from test_lang import ENGLISH_WORDS, WORD, doc_texts
 from tensorshape_cli import registry, settings
 from tensorshape_cli.messages import CATALOGS
 from tensorshape_cli.registry import Call
+from tensorshape_cli.text import fmt_num
 
 W = torch.arange(15.0).reshape(5, 3) / 10
 IDX = torch.tensor([[0, 4], [2, 2]])
+
+
+def listed(values: list[float]) -> str:
+    return "[" + ", ".join(fmt_num(v) for v in values) + "]"
 
 
 def explain(fn: Any, args: tuple[Any, ...], codes: list[str], lang: str = "en", **kw: Any):
@@ -55,7 +60,7 @@ def test_rows_against_torch(spelling):
     traced = next(s for s in doc["steps"] if s["code"] == "w[2]")
     assert_tensor(traced["tensor"], W[2])
     row = doc["checks"][-1]
-    assert row["ok"] and row["torch"] == str(y[1, 1].tolist())
+    assert row["ok"] and row["torch"] == listed(y[1, 1].tolist())
 
 
 def test_a_wrong_row_would_show_as_a_cross():
@@ -67,7 +72,7 @@ def test_a_wrong_row_would_show_as_a_cross():
     call = Call(fn=off_by_one, name="F.embedding", args=(IDX, W), codes=["i", "w"], code="F.embedding(i, w)")
     ex = registry.get("embedding").explain(call)
     row = ex.checks[-1]
-    assert row.manual == str(W[IDX[1, 1]].tolist())
+    assert row.manual == listed(W[IDX[1, 1]].tolist())
     assert not row.ok and not ex.ok
 
 

@@ -15,7 +15,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import shape_check, skipped_check, torch_error, unravel
 from tensorshape_cli.registry import Call, OpSpec
-from tensorshape_cli.text import fmt_index, fmt_shape
+from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -146,11 +146,15 @@ def _trace_row(
         Check(
             t("embedding.check.row", pos=f"{fmt_index(position)}" if position else "", w=w_code, value=value),
             f"{w_code}[{value}]",
-            str(row),
-            str(got),
+            _listed(row),
+            _listed(got),
             row == got,
         )
     )
+
+
+def _listed(values: list[float]) -> str:
+    return "[" + ", ".join(fmt_num(v) for v in values) + "]"
 
 
 registry.register(
