@@ -41,36 +41,36 @@ EN: dict[str, str] = {
     "conv.result": "The result has shape {shape}.",
     "conv.torch_says": "(torch: {message})",
     "conv.rank": "{op} takes a {lo}-D {lo_dims} unbatched or {hi}-D {hi_dims} batched input; "
-    "x has {n} dims, shape {shape}.",
-    "conv.rank.hint_missing": "add the missing dimension: x.unsqueeze(0) gives {one} (one channel), "
-    "x[None, None] gives {both} (a batch of one)",
-    "conv.rank.hint_extra": "merge the leading dimensions into the batch: x.flatten(0, {end}) gives {shape}",
-    "conv.rank.hint_squeeze": "remove the extra size-1 dimension: x.squeeze({dim}) gives {shape}",
+    "{name} has {n} dims, shape {shape}.",
+    "conv.rank.hint_missing": "add the missing dimension: {name}.unsqueeze(0) gives {one} (one channel), "
+    "{name}[None, None] gives {both} (a batch of one)",
+    "conv.rank.hint_extra": "merge the leading dimensions into the batch: {name}.flatten(0, {end}) gives {shape}",
+    "conv.rank.hint_squeeze": "remove the extra size-1 dimension: {name}.squeeze({dim}) gives {shape}",
     "conv.unfold.note": "unfold copies, it does not add: y[{index}] is the first value of block ({block})'s "
     "window, {source}.",
-    "conv.fold.channels": "fold reads dim -2 of x as C × ∏kernel, but {rows} (of {shape}) is not a multiple of "
+    "conv.fold.channels": "fold reads dim -2 of {name} as C × ∏kernel, but {rows} (of {shape}) is not a multiple of "
     "∏kernel {kernel} = {k}.",
     "conv.fold.channels.hint": "give dim -2 a multiple of {k}, such as {low} or {high}",
-    "conv.fold.blocks": "x has L = {got} blocks (dim -1 of {shape}), but output_size {size} gives {need} = "
+    "conv.fold.blocks": "{name} has L = {got} blocks (dim -1 of {shape}), but output_size {size} gives {need} = "
     "{total} sliding blocks: {lines}.",
-    "conv.fold.blocks.hint": "give x {total} blocks in its last dim (as F.unfold makes them), or an output_size "
+    "conv.fold.blocks.hint": "give {name} {total} blocks in its last dim (as F.unfold makes them), or an output_size "
     "whose blocks multiply to {got}",
     "error_title.fold_channels": "Rows not a multiple of the kernel",
     "error_title.fold_blocks": "Number of blocks does not match",
-    "conv.rank.hint_other": "give x the layout the op reads, or use the op of its own rank ({op})",
+    "conv.rank.hint_other": "give {name} the layout the op reads, or use the op of its own rank ({op})",
     "conv.weight_rank": "{op} needs a {n}-D weight (out_channels, in_channels/groups, *kernel); "
     "the weight has {got} dims, shape {shape}.",
     "conv.weight_rank.hint": "make the weight with nn.Conv{n}d(in_channels, out_channels, kernel_size).weight",
     "conv.groups.out": "groups={groups} must divide out_channels = {out}, the weight's first size.",
     "conv.groups.both": "groups={groups} must divide both in_channels = {cin} and out_channels = {out}.",
     "conv.groups.hint": "choose groups among the common divisors of {cin} and {out}: {choices}, e.g. {layer}",
-    "conv.channels": "x has {cin} channels (dim {dim} of {shape}), but the weight {wshape} expects "
+    "conv.channels": "{name} has {cin} channels (dim {dim} of {shape}), but the weight {wshape} expects "
     "in_channels = {per} × groups {groups} = {expected}.",
-    "conv.channels.transposed": "x has {cin} channels (dim {dim} of {shape}), but the transposed weight "
+    "conv.channels.transposed": "{name} has {cin} channels (dim {dim} of {shape}), but the transposed weight "
     "{wshape} expects in_channels = {expected} (its first size).",
-    "conv.hint.permute": "x looks channels-last: x.permute({order}) puts its {c} channels in dim 1",
-    "conv.hint.expand": "a grayscale image into an RGB layer: x.expand({sizes}) repeats its one channel 3 times",
-    "conv.hint.unsqueeze1": "x looks like a batch of one-channel images: x.unsqueeze(1) gives {shape}",
+    "conv.hint.permute": "{name} looks channels-last: {name}.permute({order}) puts its {c} channels in dim 1",
+    "conv.hint.expand": "a grayscale image into an RGB layer: {name}.expand({sizes}) repeats its one channel 3 times",
+    "conv.hint.unsqueeze1": "{name} looks like a batch of one-channel images: {name}.unsqueeze(1) gives {shape}",
     "conv.hint.layer": "make the layer take the input's {cin} channels: {layer}",
     "conv.hint.or": "; or ",
     "conv.bias": "The bias has shape {shape}; it needs one value per output channel: ({out},).",
@@ -145,37 +145,37 @@ ES: dict[str, str] = {
     "conv.result": "El resultado tiene forma {shape}.",
     "conv.torch_says": "(torch: «{message}»)",
     "conv.rank": "{op} recibe una entrada de {lo} dimensiones {lo_dims} sin batch o de {hi} dimensiones "
-    "{hi_dims} con batch; x tiene {n} dimensiones, forma {shape}.",
-    "conv.rank.hint_missing": "añade la dimensión que falta: x.unsqueeze(0) da {one} (un canal), "
-    "x[None, None] da {both} (un batch de uno)",
-    "conv.rank.hint_extra": "junta las dimensiones iniciales en el batch: x.flatten(0, {end}) da {shape}",
-    "conv.rank.hint_squeeze": "quita la dimensión de tamaño 1 que sobra: x.squeeze({dim}) da {shape}",
+    "{hi_dims} con batch; {name} tiene {n} dimensiones, forma {shape}.",
+    "conv.rank.hint_missing": "añade la dimensión que falta: {name}.unsqueeze(0) da {one} (un canal), "
+    "{name}[None, None] da {both} (un batch de uno)",
+    "conv.rank.hint_extra": "junta las dimensiones iniciales en el batch: {name}.flatten(0, {end}) da {shape}",
+    "conv.rank.hint_squeeze": "quita la dimensión de tamaño 1 que sobra: {name}.squeeze({dim}) da {shape}",
     "conv.unfold.note": "unfold copia, no suma: y[{index}] es el primer valor de la ventana del bloque "
     "({block}), {source}.",
-    "conv.fold.channels": "fold lee la dimensión -2 de x como C × ∏kernel, pero {rows} (de {shape}) no es "
+    "conv.fold.channels": "fold lee la dimensión -2 de {name} como C × ∏kernel, pero {rows} (de {shape}) no es "
     "múltiplo de ∏kernel {kernel} = {k}.",
     "conv.fold.channels.hint": "da a la dimensión -2 un múltiplo de {k}, como {low} o {high}",
-    "conv.fold.blocks": "x tiene L = {got} bloques (dimensión -1 de {shape}), pero output_size {size} da "
+    "conv.fold.blocks": "{name} tiene L = {got} bloques (dimensión -1 de {shape}), pero output_size {size} da "
     "{need} = {total} bloques deslizantes: {lines}.",
-    "conv.fold.blocks.hint": "da a x {total} bloques en su última dimensión (como los hace F.unfold), o un "
+    "conv.fold.blocks.hint": "da a {name} {total} bloques en su última dimensión (como los hace F.unfold), o un "
     "output_size cuyos bloques multiplicados den {got}",
     "error_title.fold_channels": "Filas que no son múltiplo del kernel",
     "error_title.fold_blocks": "El número de bloques no coincide",
-    "conv.rank.hint_other": "da a x la disposición que la operación lee, o usa la operación de su rango ({op})",
+    "conv.rank.hint_other": "da a {name} la disposición que la operación lee, o usa la operación de su rango ({op})",
     "conv.weight_rank": "{op} necesita un peso de {n} dimensiones (out_channels, in_channels/groups, "
     "*kernel); el peso tiene {got} dimensiones, forma {shape}.",
     "conv.weight_rank.hint": "crea el peso con nn.Conv{n}d(in_channels, out_channels, kernel_size).weight",
     "conv.groups.out": "groups={groups} debe dividir a out_channels = {out}, el primer tamaño del peso.",
     "conv.groups.both": "groups={groups} debe dividir a in_channels = {cin} y a out_channels = {out}.",
     "conv.groups.hint": "elige groups entre los divisores comunes de {cin} y {out}: {choices}, por ejemplo {layer}",
-    "conv.channels": "x tiene {cin} canales (dimensión {dim} de {shape}), pero el peso {wshape} espera "
+    "conv.channels": "{name} tiene {cin} canales (dimensión {dim} de {shape}), pero el peso {wshape} espera "
     "in_channels = {per} × groups {groups} = {expected}.",
-    "conv.channels.transposed": "x tiene {cin} canales (dimensión {dim} de {shape}), pero el peso transpuesto "
+    "conv.channels.transposed": "{name} tiene {cin} canales (dimensión {dim} de {shape}), pero el peso transpuesto "
     "{wshape} espera in_channels = {expected} (su primer tamaño).",
-    "conv.hint.permute": "x parece channels-last: x.permute({order}) pone sus {c} canales en la dimensión 1",
-    "conv.hint.expand": "una imagen en escala de grises en una capa RGB: x.expand({sizes}) repite su único "
+    "conv.hint.permute": "{name} parece channels-last: {name}.permute({order}) pone sus {c} canales en la dimensión 1",
+    "conv.hint.expand": "una imagen en escala de grises en una capa RGB: {name}.expand({sizes}) repite su único "
     "canal 3 veces",
-    "conv.hint.unsqueeze1": "x parece un batch de imágenes de un canal: x.unsqueeze(1) da {shape}",
+    "conv.hint.unsqueeze1": "{name} parece un batch de imágenes de un canal: {name}.unsqueeze(1) da {shape}",
     "conv.hint.layer": "haz que la capa reciba los {cin} canales de la entrada: {layer}",
     "conv.hint.or": "; o bien ",
     "conv.bias": "El bias tiene forma {shape}; necesita un valor por canal de salida: ({out},).",

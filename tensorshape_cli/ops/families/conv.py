@@ -23,7 +23,7 @@ from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
-from tensorshape_cli.ops._common import agrees, check_size, eps_of, shape_check, skipped_check, unravel
+from tensorshape_cli.ops._common import agrees, check_size, eps_of, shape_check, skipped_check
 from tensorshape_cli.registry import Call, OpSpec
 from tensorshape_cli.text import fmt_num, fmt_shape
 
@@ -259,9 +259,8 @@ def explain(call: Call) -> Explanation:
     ok, result = _calls.run(ex, call)
     g = _geometry(kind, n, x, a)
     if not ok:
-        error = _diagnose(
-            kind, n, x, a, g, str(result).strip().splitlines()[0] if str(result).strip() else ""
-        )
+        said = str(result).strip().splitlines()[0] if str(result).strip() else ""
+        error = _diagnose(kind, n, x, a, g, said, call.codes[0] if call.codes else "x")
         if error is not None:
             ex.error = error
         if g is not None and g.size and error is not None and error.kind.endswith("_size"):
@@ -581,8 +580,8 @@ def _unfold_check(
 ) -> tuple[Step, Check]:
     """unfold copies: y[n, c·∏k + kernel offset, block] is one input value (0 in the padding)."""
     blocks = [out_size(g, i) for i in range(g.n)]
-    column = math.prod(blocks) // 2
-    block = unravel(column, blocks)
+    block = [b // 2 for b in blocks]
+    column = sum(b * math.prod(blocks[i + 1 :]) for i, b in enumerate(block))
     src = [block[i] * g.stride[i] - g.padding[i] for i in range(g.n)]
     inside = all(0 <= v < g.size[i] for i, v in enumerate(src))
     manual = float(_at(xs[0], src)) if inside else 0.0
@@ -620,7 +619,7 @@ def _torch_says(text: str) -> str:
 
 
 def _diagnose(
-    kind: str, n: int, x: torch.Tensor, a: dict[str, Any], g: Geometry | None, said: str
+    kind: str, n: int, x: torch.Tensor, a: dict[str, Any], g: Geometry | None, said: str, name: str
 ) -> OpError | None:
     """Which rule torch's refusal broke, told from the shapes, with the fix in code."""
     op = _op_name(kind, n)
@@ -631,6 +630,7 @@ def _diagnose(
             "conv_rank",
             t(
                 "conv.rank",
+                name=name,
                 op=op,
                 lo=ranks[0],
                 hi=ranks[1],
@@ -641,7 +641,7 @@ def _diagnose(
             )
             + " "
             + quoted,
-            _rank_hint(kind, n, x, a),
+            _rank_hint(kind, n, x, name),
         )
     if kind in ("conv", "conv_transpose"):
         w = a["weight"]
@@ -664,8 +664,8 @@ def _diagnose(
         if cin != expected:
             return OpError(
                 "conv_channels",
-                _channels_message(kind, n, x, w, groups, cin, expected) + " " + quoted,
-                _channels_hint(kind, n, x, cin, expected, out, groups, g),
+                _channels_message(kind, n, x, w, groups, cin, expected, name) + " " + quoted,
+                _channels_hint(kind, n, x, cin, expected, out, groups, g, name),
             )
         b = a["bias"]
         if b is not None and tuple(b.shape) != (out,):
@@ -684,7 +684,7 @@ def _diagnose(
     if g is None or not g.size:
         return None
     if kind == "fold":
-        return _fold_error(x, g, quoted)
+        return _fold_error(x, g, quoted, name)
     if kind in ("max_pool", "avg_pool") and any(2 * p > k for p, k in zip(g.padding, g.kernel, strict=True)):
         half = _fmt_arg([k // 2 for k in g.kernel])
         return OpError(
@@ -698,14 +698,21 @@ def _diagnose(
     return None
 
 
-def _fold_error(x: torch.Tensor, g: Geometry, quoted: str) -> OpError | None:
+def _fold_error(x: torch.Tensor, g: Geometry, quoted: str, name: str) -> OpError | None:
     """fold's input is (N, C×∏kernel, L): dim -2 a multiple of ∏kernel, L the number of blocks."""
     k = math.prod(g.kernel)
     rows, got = int(x.shape[-2]), int(x.shape[-1])
     if rows % k:
         return OpError(
             "fold_channels",
-            t("conv.fold.channels", rows=rows, shape=fmt_shape(x.shape), kernel=fmt_shape(g.kernel), k=k)
+            t(
+                "conv.fold.channels",
+                name=name,
+                rows=rows,
+                shape=fmt_shape(x.shape),
+                kernel=fmt_shape(g.kernel),
+                k=k,
+            )
             + " "
             + quoted,
             t("conv.fold.channels.hint", k=k, low=rows // k * k, high=(rows // k + 1) * k),
@@ -717,6 +724,7 @@ def _fold_error(x: torch.Tensor, g: Geometry, quoted: str) -> OpError | None:
             "fold_blocks",
             t(
                 "conv.fold.blocks",
+                name=name,
                 got=got,
                 shape=fmt_shape(x.shape),
                 size=fmt_shape(g.size),
@@ -726,7 +734,7 @@ def _fold_error(x: torch.Tensor, g: Geometry, quoted: str) -> OpError | None:
             )
             + " "
             + quoted,
-            t("conv.fold.blocks.hint", total=math.prod(blocks), got=got),
+            t("conv.fold.blocks.hint", name=name, total=math.prod(blocks), got=got),
         )
     return None
 
@@ -739,28 +747,36 @@ def _dims_text(kind: str, n: int, batched: bool) -> str:
     return "(" + ", ".join(("N", *names) if batched else names) + ")"
 
 
-def _rank_hint(kind: str, n: int, x: torch.Tensor, a: dict[str, Any]) -> str:
+def _rank_hint(kind: str, n: int, x: torch.Tensor, name: str) -> str:
     lo = 2 if kind == "fold" else (3 if kind == "unfold" else n + 1)
     if x.dim() == lo - 1:
-        return t("conv.rank.hint_missing", one=fmt_shape((1, *x.shape)), both=fmt_shape((1, 1, *x.shape)))
+        return t(
+            "conv.rank.hint_missing",
+            name=name,
+            one=fmt_shape((1, *x.shape)),
+            both=fmt_shape((1, 1, *x.shape)),
+        )
     ones = [d for d in range(x.dim()) if x.shape[d] == 1]
     if x.dim() == lo + 2 and ones:
         squeezed = fmt_shape([s for d, s in enumerate(x.shape) if d != ones[-1]])
-        return t("conv.rank.hint_squeeze", dim=ones[-1], shape=squeezed)
+        return t("conv.rank.hint_squeeze", name=name, dim=ones[-1], shape=squeezed)
     if x.dim() > lo + 1:
         extra = x.dim() - lo - 1
         merged = fmt_shape((math.prod(x.shape[: extra + 1]), *x.shape[extra + 1 :]))
-        return t("conv.rank.hint_extra", end=extra, shape=merged)
-    return t("conv.rank.hint_other", n=n, op=f"conv{x.dim() - 2}d" if 1 <= x.dim() - 2 <= 3 else "")
+        return t("conv.rank.hint_extra", name=name, end=extra, shape=merged)
+    return t(
+        "conv.rank.hint_other", name=name, n=n, op=f"conv{x.dim() - 2}d" if 1 <= x.dim() - 2 <= 3 else ""
+    )
 
 
 def _channels_message(
-    kind: str, n: int, x: torch.Tensor, w: torch.Tensor, groups: int, cin: int, expected: int
+    kind: str, n: int, x: torch.Tensor, w: torch.Tensor, groups: int, cin: int, expected: int, name: str
 ) -> str:
     dim = x.dim() - n - 1
     if kind == "conv":
         return t(
             "conv.channels",
+            name=name,
             cin=cin,
             dim=dim,
             shape=fmt_shape(x.shape),
@@ -771,6 +787,7 @@ def _channels_message(
         )
     return t(
         "conv.channels.transposed",
+        name=name,
         cin=cin,
         dim=dim,
         shape=fmt_shape(x.shape),
@@ -780,18 +797,26 @@ def _channels_message(
 
 
 def _channels_hint(
-    kind: str, n: int, x: torch.Tensor, cin: int, expected: int, out: int, groups: int, g: Geometry | None
+    kind: str,
+    n: int,
+    x: torch.Tensor,
+    cin: int,
+    expected: int,
+    out: int,
+    groups: int,
+    g: Geometry | None,
+    name: str,
 ) -> str:
     batched = x.dim() == n + 2
     fixes = []
     if int(x.shape[-1]) == expected:  # channels last (N, H, W, C), as images load
         order = (0, n + 1, *range(1, n + 1)) if batched else (n, *range(n))
-        fixes.append(t("conv.hint.permute", order=", ".join(map(str, order)), c=expected))
+        fixes.append(t("conv.hint.permute", name=name, order=", ".join(map(str, order)), c=expected))
     if cin == 1 and expected == 3:
         sizes = ", ".join(["-1", "3", *(["-1"] * n)] if batched else ["3", *(["-1"] * n)])
-        fixes.append(t("conv.hint.expand", sizes=sizes))
+        fixes.append(t("conv.hint.expand", name=name, sizes=sizes))
     if not batched and expected == 1:
-        fixes.append(t("conv.hint.unsqueeze1", shape=fmt_shape((x.shape[0], 1, *x.shape[1:]))))
+        fixes.append(t("conv.hint.unsqueeze1", name=name, shape=fmt_shape((x.shape[0], 1, *x.shape[1:]))))
     layer = "Conv" if kind == "conv" else "ConvTranspose"
     kernel = _fmt_arg(g.kernel) if g is not None else "kernel_size"
     extra = f", groups={groups}" if groups != 1 and cin % groups == 0 else ""
