@@ -371,7 +371,7 @@ _CONV_EXAMPLES = {
     1: ('"randn(1, 4, 50)"', '"shape(8, 4, 50)" --out-channels 8 --kernel-size 5 --padding same'),
     2: (
         '"randn(1, 3, 28, 28)"',
-        '"shape(8, 28, 28, 3)" --out-channels 16 --kernel-size 3   # exit 1: channels-last',
+        '"shape(8, 28, 28, 3)" --in-channels 3 --out-channels 16 -k 3   # exit 1: channels-last',
     ),
     3: (
         '"randn(1, 2, 8, 8, 8)"',
@@ -412,7 +412,7 @@ def _conv_command(n: int) -> None:
         f"nn.Conv{n}d on X: the output size per dim with the numbers, the channel rule, "
         "one element by hand.\n\n"
         f"The weights come from torch's own initialisation under --seed; shape(...) explains shapes only.\n\n"
-        f"Examples:\n\n  tshape conv{n}d {real} --out-channels 2 --kernel-size 3 --stride 2 --padding 1\n\n"
+        f"Examples:\n\n\b\n  tshape conv{n}d {real} --out-channels 2 --kernel-size 3 --stride 2 --padding 1\n"
         f"  tshape conv{n}d {other}"
     )
     app.command(f"conv{n}d", cls=TensorCommand)(with_common(conv))
@@ -449,7 +449,7 @@ def _pool_command(kind: str, n: int) -> None:
     shape = ", ".join(["1", "2", *(["6"] * n)])
     pool.__doc__ = (
         f"F.{kind}{n}d on X: the output size per dim with the numbers, one window's {word} by hand.\n\n"
-        f'Examples:\n\n  tshape {word}pool{n}d "randn({shape})" --kernel-size 2\n\n'
+        f'Examples:\n\n\b\n  tshape {word}pool{n}d "randn({shape})" --kernel-size 2\n'
         f'  tshape {word}pool{n}d "shape({shape})" --kernel-size 3 --stride 2 --padding 1 --ceil-mode'
     )
     app.command(f"{word}pool{n}d", cls=TensorCommand)(with_common(pool))

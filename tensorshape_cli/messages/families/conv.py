@@ -109,7 +109,7 @@ ES: dict[str, str] = {
     "conv.layer.note": "Su peso {wshape} y su bias vienen de la inicialización de torch con --seed {seed}: "
     "uniformes en ±1/√fan_in = ±{bound} (fan_in = in_channels/groups × kernel = {fan_in}).",
     "conv.layout.title": "Con batch o sin batch",
-    "conv.layout.batched": "{name} tiene {n} dimensiones, leídas como un batch: {dims}.",
+    "conv.layout.batched": "{name} tiene {n} dimensiones, leídas como un batch ({dims}).",
     "conv.layout.unbatched": "{name} tiene {n} dimensiones, leídas como una sola muestra sin dimensión de "
     "batch: {dims}.",
     "conv.channels.title": "La regla de los canales",

@@ -101,6 +101,21 @@ RUNTIME_IDS = (
     *(f"conv.window.{k}" for k in ("max_pool", "avg_pool", "lp_pool")),
     *(f"conv.size.{w}" for w in ("same", "valid")),
 )
+# Every OpError kind this family gives (each has an error_title.<kind> in its catalog).
+ERROR_KINDS = (
+    "conv_rank",
+    "conv_weight_rank",
+    "conv_groups",
+    "conv_channels",
+    "conv_bias",
+    "conv_same_stride",
+    "pool_padding",
+    "conv_kernel_size",
+    "pool_output_size",
+    "conv_transpose_size",
+    "fold_channels",
+    "fold_blocks",
+)
 
 
 @dataclass
