@@ -16,9 +16,9 @@ EN: dict[str, str] = {
     "{per} × groups {groups} = {cin} channels, and it has {cin}; the output gets out_channels = {cout} channels.",
     "conv.channels.transpose": "{w} is (in_channels, out_channels/groups, *kernel) = {wshape}: the input needs "
     "{cin} channels; the output gets {per} × groups {groups} = {cout} channels.",
-    "conv.col.dim": "dim",
-    "conv.col.size": "input",
-    "conv.col.out": "output",
+    "conv.col.dim": "dimension",
+    "conv.col.size": "input size",
+    "conv.col.out": "output size",
     "conv.size.title": "The output size, dimension by dimension",
     "conv.size.note": "Each spatial dimension: {rule}. {lines}.",
     "conv.size.ceil": "ceil_mode=True rounds up, and a last window that would start in the right padding is dropped.",
@@ -118,8 +118,8 @@ ES: dict[str, str] = {
     "conv.channels.transpose": "{w} es (in_channels, out_channels/groups, *kernel) = {wshape}: la entrada "
     "necesita {cin} canales; la salida recibe {per} × groups {groups} = {cout} canales.",
     "conv.col.dim": "dimensión",
-    "conv.col.size": "entrada",
-    "conv.col.out": "salida",
+    "conv.col.size": "tamaño de entrada",
+    "conv.col.out": "tamaño de salida",
     "conv.size.title": "El tamaño de salida, dimensión por dimensión",
     "conv.size.note": "Cada dimensión espacial: {rule}. {lines}.",
     "conv.size.ceil": "ceil_mode=True redondea hacia arriba, y se descarta una última ventana que empezaría "
