@@ -432,6 +432,17 @@ def _predicted_shape(kind: str, x: torch.Tensor, a: dict[str, Any], g: Geometry)
 # --- one element by hand --------------------------------------------------------------------
 
 
+class _Reader:
+    """One sample's values, read element by element: a hand check reads its window only, so a
+    large input costs no more than its kernel (a tolist() of the whole would not)."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x.detach()
+
+    def at(self, channel: int, pos: Sequence[int]) -> float:
+        return float(self.x[(channel, *pos)].item())
+
+
 def _at(values: Any, index: Sequence[int]) -> Any:
     for i in index:
         values = values[i]
@@ -452,7 +463,7 @@ def _element(
     if y.numel() == 0 or x.is_complex():
         return None
     lead: tuple[int, ...] = (0,) if x.dim() == n + 2 else ()
-    xs = x.detach().double()[0].tolist() if lead else x.detach().double().tolist()
+    xs = _Reader(x[0] if lead else x)
     spatial_out = tuple(int(s) for s in y.shape[-n:])
     name = call.codes[0] if call.codes else "x"
     eps = eps_of(str(y.dtype).removeprefix("torch."))
@@ -462,7 +473,7 @@ def _element(
         for i in range(n):
             h, o = int(x.shape[-n + i]), spatial_out[i]
             bins.append(range((pos[i] * h) // o, -(-(pos[i] + 1) * h // o)))
-        values = [_at(xs[0], p) for p in itertools.product(*bins)]
+        values = [xs.at(0, p) for p in itertools.product(*bins)]
         return _pool_check(kind.removeprefix("adaptive_"), name, lead, pos, values, len(values), y, call, eps)
     if g is None or kind == "fold":
         return None
@@ -479,7 +490,7 @@ def _element(
             windows.append([v for v in idx if 0 <= v < g.size[i]])
             end = min(start + g.kernel[i], g.size[i] + g.padding[i])
             full *= end - start
-        values = [_at(xs[0], p) for p in itertools.product(*windows)]
+        values = [xs.at(0, p) for p in itertools.product(*windows)]
         divisor = full if a.get("count_include_pad", True) else len(values)
         if a.get("divisor_override"):
             divisor = int(a["divisor_override"])
@@ -505,9 +516,10 @@ def _pool_check(
     shown = [fmt_num(v) for v in values]
     few = shown if len(shown) <= 8 else [*shown[:6], "…", shown[-1]]
     listed = ", ".join(few)
-    torch_value = float(y.detach().double()[index].item())
+    torch_value = float(y.detach()[index].item())
     if kind == "max_pool":
-        manual, expression = max(values), f"max({listed})"
+        manual = math.nan if any(math.isnan(v) for v in values) else max(values)
+        expression = f"max({listed})"
     elif kind == "avg_pool":
         manual = sum(values) / divisor
         expression = f"({' + '.join(few)}) / {divisor}"
@@ -530,7 +542,7 @@ def _conv_check(
     x: torch.Tensor,
     a: dict[str, Any],
     g: Geometry,
-    xs: Any,
+    xs: _Reader,
     lead: tuple[int, ...],
     pos: tuple[int, ...],
     y: torch.Tensor,
@@ -538,7 +550,6 @@ def _conv_check(
     eps: float,
 ) -> tuple[Step, Check]:
     w, b = a["weight"], a["bias"]
-    ws = w.detach().double().tolist()
     groups = int(a["groups"]) if isinstance(a["groups"], int) else 1
     oc = 0
     pairs: list[tuple[float, float]] = []
@@ -550,17 +561,19 @@ def _conv_check(
     if kind == "conv":
         per = int(w.shape[1])
         group = oc // (int(w.shape[0]) // groups)
+        ws = w[oc].detach().double().tolist()  # one output channel's kernel, not the whole weight
         for icl in range(per):
             ic = group * per + icl
             for kp in kernel_positions:
                 src = [pos[i] * g.stride[i] - g.padding[i] + kp[i] * g.dilation[i] for i in range(n)]
                 if all(0 <= s < g.size[i] for i, s in enumerate(src)):
-                    pairs.append((_at(xs[ic], src), _at(ws[oc][icl], kp)))
+                    pairs.append((xs.at(ic, src), _at(ws[icl], kp)))
                     names.append(_idx(xname, (*lead, ic, *src)) + "*" + _idx(wname, (oc, icl, *kp)))
     else:  # transposed: input position i feeds output o = i·stride − padding + k·dilation
         per_out = int(w.shape[1])
         cin_group = int(w.shape[0]) // groups
         group = oc // per_out
+        ws = w[:, oc % per_out].detach().double().tolist()
         for ic in range(group * cin_group, (group + 1) * cin_group):
             for kp in kernel_positions:
                 src = []
@@ -568,13 +581,13 @@ def _conv_check(
                     num = pos[i] + g.padding[i] - kp[i] * g.dilation[i]
                     src.append(num // g.stride[i] if num % g.stride[i] == 0 else -1)
                 if all(0 <= s < g.size[i] for i, s in enumerate(src)):
-                    pairs.append((_at(xs[ic], src), _at(ws[ic][oc % per_out], kp)))
+                    pairs.append((xs.at(ic, src), _at(ws[ic], kp)))
                     names.append(_idx(xname, (*lead, ic, *src)) + "*" + _idx(wname, (ic, oc % per_out, *kp)))
     bias = float(b.detach().double()[oc].item()) if b is not None else None
     manual = sum(p * q for p, q in pairs) + (bias or 0.0)
     index = (*lead, oc, *pos)
     where = ", ".join(str(i) for i in index)
-    torch_value = float(y.detach().double()[index].item())
+    torch_value = float(y.detach()[index].item())
     magnitude = sum(abs(p * q) for p, q in pairs) + abs(bias or 0.0)
     ok = agrees(manual, torch_value, magnitude, len(pairs) + 1, eps)
     from tensorshape_cli.ops._common import written_sum
@@ -591,7 +604,7 @@ def _conv_check(
 
 
 def _unfold_check(
-    x: torch.Tensor, g: Geometry, xs: Any, lead: tuple[int, ...], y: torch.Tensor, call: Call, eps: float
+    x: torch.Tensor, g: Geometry, xs: _Reader, lead: tuple[int, ...], y: torch.Tensor, call: Call, eps: float
 ) -> tuple[Step, Check]:
     """unfold copies: y[n, c·∏k + kernel offset, block] is one input value (0 in the padding)."""
     blocks = [out_size(g, i) for i in range(g.n)]
@@ -599,10 +612,10 @@ def _unfold_check(
     column = sum(b * math.prod(blocks[i + 1 :]) for i, b in enumerate(block))
     src = [block[i] * g.stride[i] - g.padding[i] for i in range(g.n)]
     inside = all(0 <= v < g.size[i] for i, v in enumerate(src))
-    manual = float(_at(xs[0], src)) if inside else 0.0
+    manual = xs.at(0, src) if inside else 0.0
     index = (*lead, 0, column)
     where = ", ".join(str(i) for i in index)
-    torch_value = float(y.detach().double()[index].item())
+    torch_value = float(y.detach()[index].item())
     name = call.codes[0] if call.codes else "x"
     source = _idx(name, (*lead, 0, *src)) if inside else "0"
     check = Check(
@@ -900,12 +913,17 @@ def parse_ints(text: str | None, n: int, what: str, minimum: int, words: tuple[s
     try:
         values = tuple(int(v) for v in text.replace("(", "").replace(")", "").split(",") if v.strip())
     except ValueError:
-        raise InputError(t("conv.cli.ints", what=what, text=text, n=n, minimum=minimum)) from None
+        raise InputError(_ints_error(what, text, n, minimum, words)) from None
     if len(values) == 1:
         values = values * n
     if len(values) != n or any(v < minimum for v in values) or any(v > 2**31 for v in values):
-        raise InputError(t("conv.cli.ints", what=what, text=text, n=n, minimum=minimum))
+        raise InputError(_ints_error(what, text, n, minimum, words))
     return values
+
+
+def _ints_error(what: str, text: str, n: int, minimum: int, words: tuple[str, ...]) -> str:
+    message = t("conv.cli.ints", what=what, text=text, n=n, minimum=minimum)
+    return message + (" " + t("conv.cli.words", words=", ".join(words)) if words else "")
 
 
 def command_conv(
