@@ -15,10 +15,21 @@ import torch.nn.functional as F
 from conftest import assert_schema, assert_tensor, find_check, run_tshape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_lang import ENGLISH_MESSAGES, ENGLISH_WORDS, WORD, visible_texts
+from test_lang import (
+    CLOSE,
+    ENGLISH_MESSAGES,
+    ENGLISH_WORDS,
+    OPEN,
+    WORD,
+    _is_code,
+    _without_pointer,
+    doc_texts,
+    outside_catalog,
+    visible_texts,
+)
 from torch import nn
 
-from tensorshape_cli import registry
+from tensorshape_cli import messages, registry
 from tensorshape_cli import settings as tshape_settings
 from tensorshape_cli.messages import EN
 from tensorshape_cli.messages.es import MESSAGES as ES
@@ -329,6 +340,19 @@ def test_groups_bias_same_stride_and_fold_rules():
     )
 
 
+def test_transposed_output_size_and_weight_rank():
+    x = torch.randn(1, 2, 1, 1)
+    w = torch.randn(2, 3, 1, 1)
+    raises(F.conv_transpose2d, x, w, padding=1)
+    error = explain(F.conv_transpose2d, x, w, padding=1).error
+    assert error.kind == "conv_transpose_size"
+    assert "(1 − 1)·1 − 2·1 + 1·(1 − 1) + 0 + 1 = -1" in error.message
+    F.conv_transpose2d(x, w, padding=0)  # less padding, as the hint says
+    raises(F.conv2d, torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3))
+    error = explain(F.conv2d, torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3)).error
+    assert error.kind == "conv_weight_rank" and "nn.Conv2d(" in error.hint
+
+
 def test_an_error_no_rule_explains_keeps_torchs_words():
     x = torch.randn(1, 2, 4, 4, dtype=torch.float64)
     w = torch.randn(3, 2, 3, 3)
@@ -471,6 +495,24 @@ def test_spanish_has_no_english(args):
     assert not english, english
     words = [(word, text) for text in texts for word in WORD.findall(text) if word.lower() in ENGLISH_WORDS]
     assert not words, words
+
+
+@pytest.mark.parametrize("args", CASES_ES, ids=[" ".join(a)[:40] for a in CASES_ES])
+def test_every_text_comes_from_the_catalog(args, monkeypatch):
+    """Spanish swapped for English in ⟦ ⟧: every letter a user reads is inside the brackets, or code."""
+    wrapped = {k: v if k.startswith("number.") else OPEN + v + CLOSE for k, v in EN.items()}
+    monkeypatch.setitem(messages.CATALOGS, "es", wrapped)
+    r = run_tshape(*args, "--json", "--lang", "es")
+    if r.code == 2:
+        assert outside_catalog(r.stderr) in ("", "tshape:"), r.stderr
+        return
+    for doc in r.docs:
+        words, code = doc_texts(doc)
+        sources = [doc["call"], *(s["code"] for s in doc["steps"])]
+        names = set(re.findall(r"\w+", " ".join(sources)))
+        leaks = [w for w in words if re.search("[A-Za-z]", outside_catalog(_without_pointer(w, sources)))]
+        leaks += [c for c in code if not _is_code(outside_catalog(c), names)]
+        assert not leaks, leaks
 
 
 def test_spanish_failure_says_the_fix():

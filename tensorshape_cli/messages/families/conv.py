@@ -19,6 +19,8 @@ EN: dict[str, str] = {
     "conv.col.dim": "dimension",
     "conv.col.size": "input size",
     "conv.col.out": "output size",
+    "conv.col.formula": "formula",
+    "conv.row.dim": "spatial dim {i} ({name})",
     "conv.size.title": "The output size, dimension by dimension",
     "conv.size.note": "Each spatial dimension: {rule}. {lines}.",
     "conv.size.ceil": "ceil_mode=True rounds up, and a last window that would start in the right padding is dropped.",
@@ -121,6 +123,8 @@ ES: dict[str, str] = {
     "conv.col.dim": "dimensión",
     "conv.col.size": "tamaño de entrada",
     "conv.col.out": "tamaño de salida",
+    "conv.col.formula": "fórmula",
+    "conv.row.dim": "dimensión espacial {i} ({name})",
     "conv.size.title": "El tamaño de salida, dimensión por dimensión",
     "conv.size.note": "Cada dimensión espacial: {rule}. {lines}.",
     "conv.size.ceil": "ceil_mode=True redondea hacia arriba, y se descarta una última ventana que empezaría "

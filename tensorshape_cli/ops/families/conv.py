@@ -240,6 +240,17 @@ def formula(g: Geometry, i: int) -> str:
     return f"{rounding}(({h} + 2·{p} − {d}·({k} − 1) − 1) / {s}) + 1 = {out_size(g, i)}"
 
 
+def arithmetic(g: Geometry, i: int) -> str:
+    """The formula's arithmetic alone, in symbols (⌊ ⌋ floor, ⌈ ⌉ ceil), for a table cell."""
+    h, k, s, p, d = g.size[i], g.kernel[i], g.stride[i], g.padding[i], g.dilation[i]
+    if g.kind == "conv_transpose":
+        return f"({h} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {g.output_padding[i]} + 1"
+    if g.padding_text == "same":
+        return t("conv.same_formula", h=h, total=d * (k - 1), left=p, right=d * (k - 1) - p)
+    left, right = ("⌈", "⌉") if g.ceil_mode else ("⌊", "⌋")
+    return f"{left}({h} + 2·{p} − {d}·({k} − 1) − 1) / {s}{right} + 1"
+
+
 def _spatial(n: int) -> tuple[str, ...]:
     return SPATIAL[n]
 
@@ -352,26 +363,12 @@ def _channel_step(kind: str, x: torch.Tensor, a: dict[str, Any], call: Call, y: 
 
 
 def _size_step(call: Call, g: Geometry, note: str, failing: bool = False) -> Step:
-    table = Table(
-        [t("conv.col.dim"), t("conv.col.size"), "kernel", "stride", "padding", "dilation", t("conv.col.out")],
-        [],
-    )
+    table = Table([t("conv.col.dim"), t("conv.col.size"), t("conv.col.formula"), t("conv.col.out")], [])
     lines = []
     for i, dim in enumerate(_spatial(g.n)):
         o = out_size(g, i)
-        status = "mismatch" if o <= 0 else "ok"
-        table.add(
-            [
-                dim,
-                str(g.size[i]),
-                str(g.kernel[i]),
-                str(g.stride[i]),
-                str(g.padding[i]),
-                str(g.dilation[i]),
-                str(o),
-            ],
-            status,
-        )
+        cells = [t("conv.row.dim", i=i - g.n, name=dim), str(g.size[i]), arithmetic(g, i), str(o)]
+        table.add(cells, "mismatch" if o <= 0 else "ok")
         lines.append(f"{dim}: {formula(g, i)}")
     text = t("conv.size.note", rule=_rule(g), lines="; ".join(lines))
     if g.ceil_mode:
@@ -514,7 +511,7 @@ def _pool_check(
         return None
     index = (*lead, 0, *pos)
     shown = [fmt_num(v) for v in values]
-    few = shown if len(shown) <= 8 else [*shown[:6], "…", shown[-1]]
+    few = shown if len(shown) <= 8 else [*shown[:6], "...", shown[-1]]  # Python: ... is Ellipsis
     listed = ", ".join(few)
     torch_value = float(y.detach()[index].item())
     if kind == "max_pool":
@@ -527,7 +524,7 @@ def _pool_check(
         p = float(norm_type)
         total = sum(v**p for v in values)
         manual = total ** (1 / p) if total >= 0 else (total if p == 1 else math.nan)
-        powers = " + ".join(v if v == "…" else f"{v}^{fmt_num(p)}" for v in few)
+        powers = " + ".join(v if v == "..." else f"{v}^{fmt_num(p)}" for v in few)
         expression = f"({powers})^(1/{fmt_num(p)})"
     where = ", ".join(str(i) for i in index)
     ok = agrees(manual, torch_value, max(abs(v) for v in values) * len(values), len(values), eps)
