@@ -584,3 +584,15 @@ def test_pool2d_shape_is_torchs(h, k, s, p, ceil, op):
     assert ex.error is None and ex.result is not None
     assert ex.result.shape == list(y.shape)
     assert all(c.ok for c in ex.checks), ex.checks
+
+
+def test_conv2d_command_layer_takes_the_inputs_dtype(tshape):
+    x = torch.arange(2 * 5 * 5, dtype=torch.float64).reshape(1, 2, 5, 5) / 7
+    torch.manual_seed(0)
+    m = nn.Conv2d(2, 3, 3, dtype=torch.float64)
+    with torch.no_grad():
+        y = m(x)
+    r = tshape("conv2d", literal(x), "--out-channels", "3", "-k", "3", "--dtype", "float64", "--json")
+    assert r.code == 0, r.stderr
+    assert_tensor(r.doc["result"], y, rel=1e-12)
+    assert all(c["ok"] for c in r.doc["checks"])

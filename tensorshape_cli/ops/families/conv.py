@@ -962,11 +962,11 @@ def command_conv(
     meta = x.device.type == "meta"
     if not meta:
         check_size((out_channels, cin // groups, *k), "weight")
+    x = x if x.is_floating_point() else x.float()
     torch.default_generator.manual_seed(seed)  # the CPU generator nn.ConvNd's init draws from
     m = getattr(nn, f"Conv{n}d")(
-        cin, out_channels, k, bias=bias, groups=groups, device="meta" if meta else None
+        cin, out_channels, k, bias=bias, groups=groups, device="meta" if meta else None, dtype=x.dtype
     )
-    x = x if x.is_floating_point() else x.float()
     fan_in = cin // groups * math.prod(k)
     note = t(
         "conv.layer.note",
