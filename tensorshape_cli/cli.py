@@ -401,6 +401,112 @@ def matmul(
     return run(common, lambda load: registry.explain("matmul", load(a, "a"), load(b, "b")))
 
 
+# --- convolution and pooling: conv1d/2d/3d, maxpool1d/2d/3d, avgpool1d/2d/3d, from one table ---
+
+KernelOption = Annotated[
+    str, typer.Option("--kernel-size", "-k", metavar="K", help="An int, or one per dim: 3 or 3,5.")
+]
+StrideOption = Annotated[Optional[str], typer.Option("--stride", metavar="S", help="An int or one per dim.")]
+DilationOption = Annotated[
+    Optional[str], typer.Option("--dilation", metavar="D", help="An int or one per dim.")
+]
+CeilOption = Annotated[bool, typer.Option("--ceil-mode", help="Round the output size up (ceil_mode=True).")]
+# (shape of the example input, a second example) per number of spatial dims
+_CONV_EXAMPLES = {
+    1: ('"randn(1, 4, 50)"', '"shape(8, 4, 50)" --out-channels 8 --kernel-size 5 --padding same'),
+    2: (
+        '"randn(1, 3, 28, 28)"',
+        '"shape(8, 28, 28, 3)" --in-channels 3 --out-channels 16 -k 3   # exit 1: channels-last',
+    ),
+    3: (
+        '"randn(1, 2, 8, 8, 8)"',
+        '"shape(2, 1, 16, 16, 16)" --out-channels 4 --kernel-size 3,3,3 --stride 2',
+    ),
+}
+
+
+def _conv_command(n: int) -> None:
+    def conv(
+        x: TensorArg,
+        out_channels: Annotated[int, typer.Option("--out-channels", metavar="C", help="Output channels.")],
+        kernel_size: KernelOption,
+        stride: StrideOption = None,
+        padding: Annotated[
+            Optional[str], typer.Option("--padding", metavar="P", help="An int, one per dim, same or valid.")
+        ] = None,
+        dilation: DilationOption = None,
+        groups: Annotated[int, typer.Option("--groups", help="Split the channels into groups.")] = 1,
+        bias: Annotated[bool, typer.Option("--bias/--no-bias", help="A layer with a bias.")] = True,
+        in_channels: Annotated[
+            Optional[int], typer.Option("--in-channels", help="The layer's input channels (default: X's).")
+        ] = None,
+        *,
+        common: Common,
+    ) -> int:
+        return run(
+            common,
+            lambda load: op("families.conv").command_conv(
+                load(x, "x"), n, out_channels=out_channels, kernel_size=kernel_size, stride=stride,
+                padding=padding, dilation=dilation, groups=groups, bias=bias, in_channels=in_channels,
+                seed=_seed(common),
+            ),
+        )  # fmt: skip
+
+    real, other = _CONV_EXAMPLES[n]
+    conv.__doc__ = (
+        f"nn.Conv{n}d on X: the output size per dim with the numbers, the channel rule, "
+        "one element by hand.\n\n"
+        f"The weights come from torch's own initialisation under --seed; shape(...) explains shapes only.\n\n"
+        f"Examples:\n\n\b\n  tshape conv{n}d {real} --out-channels 2 --kernel-size 3 --stride 2 --padding 1\n"
+        f"  tshape conv{n}d {other}"
+    )
+    app.command(f"conv{n}d", cls=TensorCommand)(with_common(conv))
+
+
+def _pool_command(kind: str, n: int) -> None:
+    def pool(
+        x: TensorArg,
+        kernel_size: KernelOption,
+        stride: Annotated[
+            Optional[str], typer.Option("--stride", metavar="S", help="An int or one per dim (default: K).")
+        ] = None,
+        padding: Annotated[
+            Optional[str], typer.Option("--padding", metavar="P", help="An int or one per dim.")
+        ] = None,
+        dilation: DilationOption = None,
+        ceil_mode: CeilOption = False,
+        count_include_pad: Annotated[
+            bool,
+            typer.Option("--count-include-pad/--no-count-include-pad", help="avgpool: count the padding."),
+        ] = True,
+        *,
+        common: Common,
+    ) -> int:
+        return run(
+            common,
+            lambda load: op("families.conv").command_pool(
+                load(x, "x"), kind, n, kernel_size=kernel_size, stride=stride, padding=padding,
+                dilation=dilation, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+            ),
+        )  # fmt: skip
+
+    word = "max" if kind == "max_pool" else "avg"
+    shape = ", ".join(["1", "2", *(["6"] * n)])
+    pool.__doc__ = (
+        f"F.{kind}{n}d on X: the output size per dim with the numbers, one window's {word} by hand.\n\n"
+        f'Examples:\n\n\b\n  tshape {word}pool{n}d "randn({shape})" --kernel-size 2\n'
+        f'  tshape {word}pool{n}d "shape({shape})" --kernel-size 3 --stride 2 --padding 1 --ceil-mode'
+    )
+    app.command(f"{word}pool{n}d", cls=TensorCommand)(with_common(pool))
+
+
+for _n in (1, 2, 3):
+    _conv_command(_n)
+for _kind in ("max_pool", "avg_pool"):
+    for _n in (1, 2, 3):
+        _pool_command(_kind, _n)
+
+
 KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced dims, with size 1.")]
 
 
