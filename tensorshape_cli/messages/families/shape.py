@@ -141,7 +141,7 @@ ES: dict[str, str] = {
     "shape.flip.title": "Elementos invertidos",
     "shape.diagonal.title": "Una diagonal",
     "shape.tril.title": "Se conserva un triángulo, el resto a cero",
-    "shape.pad.title": "Padding",
+    "shape.pad.title": "Relleno con padding",
     "shape.take.title": "Elementos tomados por índice plano",
     "shape.meshgrid.title": "Rejillas de coordenadas",
     "shape.atleast.title": "Al menos N dimensiones",
