@@ -24,7 +24,7 @@ EN: dict[str, str] = {
     "indexing.rule.array": "advanced: replaced by the broadcast of the index tensors",
     "indexing.rule.mask": "advanced: one entry per True, its dimensions replaced by their count",
     "indexing.mask": "mask {shape}",
-    "indexing.array": "tensor {shape}",
+    "indexing.array": "index tensor {shape}",
     "indexing.getitem.note": "Each index acts on its own input dimension, from the left; unindexed "
     "dimensions on the right are kept whole.",
     "indexing.getitem.block": "The index tensors {shapes} broadcast to {block}: that block of dimensions "
@@ -94,11 +94,11 @@ ES: dict[str, str] = {
     "indexing.col.shape": "forma",
     "indexing.rule.none": "añade una dimensión de tamaño 1",
     "indexing.rule.int": "elige una posición: la dimensión desaparece",
-    "indexing.rule.slice": "conserva las posiciones desde {start} de {step} en {step}",
+    "indexing.rule.slice": "conserva las posiciones desde {start} con paso {step}",
     "indexing.rule.array": "avanzado: se sustituye por el broadcasting de los tensores índice",
     "indexing.rule.mask": "avanzado: una entrada por cada True, sus dimensiones sustituidas por su cuenta",
     "indexing.mask": "máscara {shape}",
-    "indexing.array": "tensor {shape}",
+    "indexing.array": "tensor índice {shape}",
     "indexing.getitem.note": "Cada índice actúa sobre su propia dimensión de la entrada, desde la "
     "izquierda; las dimensiones de la derecha sin índice se conservan enteras.",
     "indexing.getitem.block": "Los tensores índice {shapes} hacen broadcasting a {block}: ese bloque de "

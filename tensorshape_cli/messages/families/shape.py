@@ -118,7 +118,7 @@ EN: dict[str, str] = {
     "error_title.pad_length": "Wrong pad list",
     "error_title.pad_reflect": "Padding too large",
     # shared by the shape and indexing families (ops/families/_moves.py)
-    "moves.col.dim": "dim",
+    "moves.col.dim": "dimension",
     "moves.col.from": "from input dim",
     "moves.col.size": "size",
     "moves.check.piece": "piece {k}: y[{k}][{index}]",
