@@ -460,7 +460,7 @@ def _conv_command(n: int) -> None:
         f"Examples:\n\n\b\n  tshape conv{n}d {real} --out-channels 2 --kernel-size 3 --stride 2 --padding 1\n"
         f"  tshape conv{n}d {other}"
     )
-    app.command(f"conv{n}d", cls=TensorCommand)(with_common(conv))
+    app.command(f"conv{n}d", cls=compat.Command)(with_common(conv))
 
 
 def _pool_command(kind: str, n: int) -> None:
@@ -497,7 +497,7 @@ def _pool_command(kind: str, n: int) -> None:
         f'Examples:\n\n\b\n  tshape {word}pool{n}d "randn({shape})" --kernel-size 2\n'
         f'  tshape {word}pool{n}d "shape({shape})" --kernel-size 3 --stride 2 --padding 1 --ceil-mode'
     )
-    app.command(f"{word}pool{n}d", cls=TensorCommand)(with_common(pool))
+    app.command(f"{word}pool{n}d", cls=compat.Command)(with_common(pool))
 
 
 for _n in (1, 2, 3):

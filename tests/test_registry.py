@@ -146,3 +146,15 @@ def test_a_spec_registered_in_its_own_module_is_what_expr_dispatches_to(tiny_op,
 def test_a_step_records_outputs_and_value_only_when_there_are_some():
     assert set(Step("t", "c").to_dict()) == {"title", "code", "tensor", "note", "table"}
     assert Step("t", "c", value=3).to_dict()["value"] == 3
+
+
+def test_no_torch_callable_is_claimed_by_two_specs():
+    """for_callable picks one spec per callable: two claims would make the choice an accident
+    of import order."""
+    claims: dict[int, set[str]] = {}
+    for spec in registry.specs():
+        for path in spec.targets:
+            target = registry.resolve(path)
+            if target is not None:
+                claims.setdefault(id(target), set()).add(spec.name)
+    assert not [names for names in claims.values() if len(names) > 1]

@@ -1,22 +1,18 @@
-"""torch.einsum: letters after -> stay, the others are summed; the work it may do is bounded."""
+"""torch.einsum: the work it may do is bounded; the contraction family explains it (its letter
+→ size table, which letters are summed, one element as a written sum)."""
 
 from __future__ import annotations
 
 import math
 
 from tensorshape_cli.explanation import Explanation
-from tensorshape_cli.messages import t
-from tensorshape_cli.ops import generic
 from tensorshape_cli.registry import Call, OpSpec, register
-from tensorshape_cli.text import fmt_shape
 
 
 def _explain(call: Call) -> Explanation:
-    ex = generic.explain(call)
-    if ex.result is not None and ex.steps:
-        equation = call.arg(0, "equation")
-        ex.steps[-1].note = t("expr.note.einsum", eq=equation, y=fmt_shape(ex.result.shape))
-    return ex
+    from tensorshape_cli import registry
+
+    return registry.get("contraction.einsum").explain(call)
 
 
 def _work(call: Call) -> int:

@@ -919,7 +919,8 @@ def _spec(op: str, rule: Callable[[Call], Rule], targets: tuple[str, ...]) -> No
     def explain(call: Call) -> Explanation:
         return explain_moves(call, op, t(f"shape.{op}.title"), rule, _failure)
 
-    registry.register(registry.OpSpec(op, "shape", explain, targets, summary="shape.summary"))
+    # named shape.<op>: the dedicated ops (movedim, permute, …) keep the plain names
+    registry.register(registry.OpSpec(f"shape.{op}", "shape", explain, targets, summary="shape.summary"))
 
 
 def _spellings(*names: str, tensor: bool = True, torch_fn: bool = True) -> tuple[str, ...]:
@@ -935,7 +936,8 @@ def _spellings(*names: str, tensor: bool = True, torch_fn: bool = True) -> tuple
 _spec(
     "movedim",
     _movedim_rule,
-    (*_spellings("movedim", "moveaxis", "swapaxes", "swapdims", "t"), "torch.t_copy", "torch.transpose_copy"),
+    # movedim/moveaxis and swapaxes/swapdims have dedicated specs (ops/movedim.py, ops/permute.py)
+    (*_spellings("t"), "torch.t_copy", "torch.transpose_copy"),
 )
 _spec("unflatten", _unflatten_rule, _spellings("unflatten"))
 _spec("repeat", _repeat_rule, ("torch.Tensor.repeat", "torch.tile", "torch.Tensor.tile"))
