@@ -217,7 +217,8 @@ def test_spanish_failure_has_no_english():
 
 
 def test_every_target_resolves_and_runtime_ids_exist():
-    specs = [s for s in registry.specs() if s.family == "indexing"]
+    # "index" (ops/operators.py) is expr's x[...]: it guards the size and hands the call to indexing.getitem
+    specs = [s for s in registry.specs() if s.family == "indexing" and s.name != "index"]
     assert {s.name for s in specs} == {f"indexing.{op}" for op in indexing.OPS}
     for spec in specs:
         for path in spec.targets:

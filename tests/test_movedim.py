@@ -11,7 +11,7 @@ from tensorshape_cli import registry
 
 def test_movedim_is_registered_for_its_callables():
     spec = registry.get("movedim")
-    assert spec.family == "shape"
+    assert spec.family == "dedicated"
     for fn in (torch.movedim, torch.Tensor.movedim, torch.moveaxis, torch.Tensor.moveaxis):
         assert registry.for_callable(fn) is spec
 

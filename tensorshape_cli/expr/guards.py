@@ -46,7 +46,12 @@ def check(spec: OpSpec, call: Call, code: str) -> None:
         raise InputError(
             t("expr.too_many", code=code, shape=fmt_shape(largest), numel=numel, limit=fmt_count(limit))
         )
-    work = spec.work(call) if spec.work is not None else 0
+    try:
+        work = spec.work(call) if spec.work is not None else 0
+    except (InputError, Unfit):
+        raise
+    except Exception:  # arguments its arithmetic does not read: torch refuses them when it runs
+        work = 0
     if work > MAX_WORK:
         raise InputError(t("expr.einsum_work", code=code, work=fmt_count(work), limit=fmt_count(MAX_WORK)))
 

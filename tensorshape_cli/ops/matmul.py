@@ -220,12 +220,17 @@ def _hand_checks(a: torch.Tensor, b: torch.Tensor, y: torch.Tensor, names: Seque
 
 # --- the op contract: how every front-end (a command, expr, …) finds and calls this op ------
 
-from tensorshape_cli.registry import Call, OpSpec, Shape, register  # noqa: E402
+from tensorshape_cli.registry import Call, OpSpec, Shape, Unfit, register  # noqa: E402
 
 
 def _operands(call: Call) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
     call.only("other")
-    return call.arg(0, "input"), call.arg(1, "other")
+    a, b = call.arg(0, "input"), call.arg(1, "other")
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+        raise Unfit(call.name)  # x @ 2: a matrix product needs two tensors
+    return a, b
 
 
 def _explain_call(call: Call) -> Explanation:

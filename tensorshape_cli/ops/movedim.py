@@ -97,7 +97,7 @@ def _explain_call(call: Call) -> Explanation:
 register(
     OpSpec(
         "movedim",
-        "shape",
+        "dedicated",
         _explain_call,
         targets=("torch.movedim", "torch.Tensor.movedim", "torch.moveaxis", "torch.Tensor.moveaxis"),
         output_shapes=reads_nothing,

@@ -141,6 +141,18 @@ def _index_shapes(call: Call) -> list[Shape]:
 
 
 def _explain_index(call: Call) -> Explanation:
+    """The indexing family explains it (the index-shape rule dimension by dimension, one
+    element traced back); this spec keeps the size guard for expr's `x[...]`."""
+    from tensorshape_cli import registry
+
+    try:
+        family = registry.get("indexing.getitem")
+    except KeyError:
+        return _explain_index_plainly(call)
+    return family.explain(call)
+
+
+def _explain_index_plainly(call: Call) -> Explanation:
     import torch
 
     base, key = call.args

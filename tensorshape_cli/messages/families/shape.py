@@ -80,7 +80,7 @@ EN: dict[str, str] = {
     "shape.col.pair": "pair",
     "shape.col.left": "before",
     "shape.col.right": "after",
-    "shape.pad.fill": "padding: {value}",
+    "shape.pad.fill": "filled with {value}",
     "shape.take.note": "take reads the input as if flattened (indices 0 to {last} of {n}); the result "
     "has the shape of {index}, {shape}.",
     "shape.meshgrid.note": "{n} vectors of sizes {sizes}: each output has shape {shape}, and output k "
@@ -207,7 +207,7 @@ ES: dict[str, str] = {
     "shape.col.pair": "par",
     "shape.col.left": "antes",
     "shape.col.right": "después",
-    "shape.pad.fill": "relleno: {value}",
+    "shape.pad.fill": "relleno con {value}",
     "shape.take.note": "take lee la entrada como si estuviera aplanada (índices de 0 a {last} de {n}); el "
     "resultado tiene la forma de {index}, {shape}.",
     "shape.meshgrid.note": "{n} vectores de tamaños {sizes}: cada salida tiene forma {shape}, y la salida "
