@@ -457,7 +457,7 @@ def _conv_command(n: int) -> None:
         f"nn.Conv{n}d on X: the output size per dim with the numbers, the channel rule, "
         "one element by hand.\n\n"
         f"The weights come from torch's own initialisation under --seed; shape(...) explains shapes only.\n\n"
-        f"Examples:\n\n\b\n  tshape conv{n}d {real} --out-channels 2 --kernel-size 3 --stride 2 --padding 1\n"
+        f"\b\nExamples:\n  tshape conv{n}d {real} --out-channels 2 --kernel-size 3 --stride 2 --padding 1\n"
         f"  tshape conv{n}d {other}"
     )
     app.command(f"conv{n}d", cls=compat.Command)(with_common(conv))
@@ -494,7 +494,7 @@ def _pool_command(kind: str, n: int) -> None:
     shape = ", ".join(["1", "2", *(["6"] * n)])
     pool.__doc__ = (
         f"F.{kind}{n}d on X: the output size per dim with the numbers, one window's {word} by hand.\n\n"
-        f'Examples:\n\n\b\n  tshape {word}pool{n}d "randn({shape})" --kernel-size 2\n'
+        f'\b\nExamples:\n  tshape {word}pool{n}d "randn({shape})" --kernel-size 2\n'
         f'  tshape {word}pool{n}d "shape({shape})" --kernel-size 3 --stride 2 --padding 1 --ceil-mode'
     )
     app.command(f"{word}pool{n}d", cls=compat.Command)(with_common(pool))
@@ -706,7 +706,7 @@ def trace(
 
         return explain_target(target, inputs or [], init, depth, load)
 
-    return run(common, build)  # type: ignore[arg-type]
+    return run(common, build, user_code=True)  # type: ignore[arg-type]
 
 
 @app.command(cls=compat.Command)

@@ -56,12 +56,13 @@ class Loader:
     of TOTAL_INPUTS_FACTOR × --max-elements elements across all of them (shape-only
     tensors hold none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_meta: Callable[[], None] | None = None) -> None:
         from tensorshape_cli.inputs import StdinReader
 
         # In a batch, standard input belongs to the run (it may be the batch file itself).
         self._stdin = StdinReader(_refuse_stdin if batch_line.get() is not None else None)
         self._total = 0
+        self._on_meta = on_meta  # called at the first shape-only input
 
     def __call__(self, text: str, name: str) -> torch.Tensor:
         from tensorshape_cli.inputs import load_tensor
@@ -75,6 +76,9 @@ class Loader:
                 tensor = shape_only(tensor)
         else:
             tensor = load_tensor(text, name, self._stdin)
+        if tensor.device.type == "meta" and self._on_meta is not None:
+            self._on_meta()
+            self._on_meta = None
         if tensor.device.type != "meta":
             self._total += tensor.numel()
             limit = TOTAL_INPUTS_FACTOR * settings.current().max_elements
@@ -161,7 +165,11 @@ class _HoldingInterrupts(importlib.abc.Loader):
             raise KeyboardInterrupt
 
 
-def run(common: Common, build: Callable[[Loader], Built]) -> int:
+def run(common: Common, build: Callable[[Loader], Built], *, user_code: bool = False) -> int:
+    """Read the inputs, build the explanation(s), render them; the exit code.
+
+    `user_code`: the command runs the user's own code (trace), which must see torch exactly as
+    a plain `python` run does: no shape-only fast path (torchmeta.fast_meta) for it."""
     TorchImportGuard.install()
     s = settings.Settings(
         lang=resolve_lang(common.lang),
@@ -175,11 +183,19 @@ def run(common: Common, build: Callable[[Loader], Built]) -> int:
 
     # torch's UserWarnings (e.g. "Initializing zero-element tensors is a no-op" for an
     # nn.Linear with in_features 0) are about its internals: stderr stays for tshape's one line.
-    with settings.use(s), warnings.catch_warnings():
+    with settings.use(s), warnings.catch_warnings(), contextlib.ExitStack() as fast:
         warnings.simplefilter("ignore")
+
+        def shape_only_from_here() -> None:
+            # torch's meta kernels load sympy and torch._dynamo on first use (seconds);
+            # torchmeta's stand-ins give the same shapes and errors without them
+            from tensorshape_cli import torchmeta
+
+            fast.enter_context(torchmeta.fast_meta())
+
         try:
             export = check_export(common.export)
-            built = build(Loader())
+            built = build(Loader(None if user_code else shape_only_from_here))
         except InputError as e:
             # one line, whatever text the message quotes (messages already quote it so)
             say("tshape: " + " ".join(str(e).splitlines()))

@@ -61,21 +61,23 @@ def output_shapes(
 ) -> list[Shape] | None:
     """The shapes torch gives on meta copies of the inputs (factories made on meta too; a layer
     built on meta, its parameters counted); None when torch cannot tell from shapes alone."""
-    import copy
 
     import torch
+
+    from tensorshape_cli import torchmeta
 
     if fn is None:
         return None
     try:
-        if isinstance(fn, torch.nn.Module):
-            fn = copy.deepcopy(fn).to("meta")
-        with torch.device("meta"), warnings.catch_warnings():
+        with torch.device("meta"), warnings.catch_warnings():  # factories are made on meta too
             warnings.simplefilter("ignore")
-            out = fn(*_to_meta(list(args)), **_to_meta(kwargs))
-    except Exception:  # data-dependent (nonzero, a mask) or refused: torch judges for real
+            if isinstance(fn, type):  # a layer built here: its parameters, made on meta, count
+                return [tuple(x.shape) for x in tensors_in(fn(*_to_meta(list(args)), **_to_meta(kwargs)))]
+            return torchmeta.output_shapes(fn, tuple(args), dict(kwargs))
+    except torchmeta.Unsizable as e:  # data-dependent (nonzero, a mask): its bound, if one holds
+        return [(e.bound,)] if e.bound is not None else None
+    except Exception:  # refused on shapes alone: torch judges for real, the inputs bounded
         return None
-    return [tuple(x.shape) for x in tensors_in(out)]
 
 
 def tensors_in(value: Any) -> Iterator[Any]:

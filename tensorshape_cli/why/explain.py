@@ -49,7 +49,10 @@ def explain(text: str) -> Explanation:
         if not parsed.exception and "Error" not in parsed.message:
             raise InputError(t("why.no_error"))
         raise InputError(t("why.unknown", message=first))
-    ex = BUILDERS[diagnosis.kind](diagnosis, parsed)
+    from tensorshape_cli import torchmeta
+
+    with torchmeta.fast_meta():  # the operands are shape-only: meta kernels without sympy/dynamo
+        ex = BUILDERS[diagnosis.kind](diagnosis, parsed)
     ex.diagnosis = True
     if parsed.location is not None:
         loc = parsed.location
