@@ -33,7 +33,28 @@ COMMANDS = {
         *(TSHAPE, "expr", "x @ w.T + b", "-t", "x=[[0.5,0.6,0.7]]", "-t", "w=[[1.0,0,0],[0,1,0]]"),
         *("-t", "b=[0.1,0.2]", "--json"),
     ],
+    # the families: softmax, an indexing op, a loss, a convolution (real and shape-only)
+    "tshape expr 'x.softmax(-1)' --json": [TSHAPE, "expr", "x.softmax(-1)", "-t", "x=[[1.0,2,3]]", "--json"],
+    "tshape expr 'x.gather(1, i)' --json": [
+        *(TSHAPE, "expr", "x.gather(1, i)", "-t", "x=[[1,2,3],[4,5,6]]", "-t", "i=[[2,0],[1,1]]", "--json"),
+    ],
+    "tshape expr 'F.cross_entropy(x, y)' --json": [
+        *(TSHAPE, "expr", "F.cross_entropy(x, y)", "-t", "x=[[1.0,2,3],[0,1,0]]", "-t", "y=[2,0]", "--json"),
+    ],
+    "tshape conv2d 'randn(1,3,8,8)' --json": [
+        *(TSHAPE, "conv2d", "randn(1,3,8,8)", "--out-channels", "4", "--kernel-size", "3", "--seed", "0"),
+        "--json",
+    ],
+    "tshape conv2d 'shape(8,3,224,224)' --json": [
+        *(TSHAPE, "conv2d", "shape(8,3,224,224)", "--out-channels", "16", "--kernel-size", "3", "--json"),
+    ],
+    "tshape linear 'shape(64,512)' -o 10 --json": [TSHAPE, "linear", "shape(64,512)", "-o", "10", "--json"],
+    "tshape why 'mat1 and mat2 …' --json": [
+        *(TSHAPE, "why", "mat1 and mat2 shapes cannot be multiplied (64x512 and 256x10)", "--json"),
+    ],
 }
+# Cold runs: a warm server (tshape serve) would answer these in milliseconds.
+ENV = {**os.environ, "TSHAPE_NO_SERVER": "1"}
 # Each explained operation is held to the same ratio against a bare `import torch`.
 OPERATIONS = [name for name in COMMANDS if name.startswith("tshape ") and "--help" not in name]
 
@@ -41,7 +62,7 @@ OPERATIONS = [name for name in COMMANDS if name.startswith("tshape ") and "--hel
 def timed(argv: list[str]) -> tuple[float, float]:
     """(wall, cpu) seconds of one run of argv."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -53,7 +74,7 @@ def timed(argv: list[str]) -> tuple[float, float]:
 def measure(runs: int) -> dict[str, tuple[float, float]]:
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
     for argv in COMMANDS.values():  # warm the file cache once, untimed
-        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=ENV)
     for _ in range(runs):
         for name, argv in COMMANDS.items():  # interleaved, so drift hits all alike
             times[name].append(timed(argv))
