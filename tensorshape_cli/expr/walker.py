@@ -306,6 +306,8 @@ class _Walker:
             return out
         sub = _explained(spec, call, ok=True)
         note, table = _summary(sub)
+        if sub is not None:  # the family's hand checks (one element by hand) hold for this step
+            self.ex.checks.extend(sub.checks)
         if caught:
             note += " " + t("expr.warning", text=str(caught[0].message).split(". ")[0])
         tensor, outputs, value = _as_data(out)
