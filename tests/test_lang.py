@@ -658,7 +658,10 @@ def _is_code(text: str, names: set[str]) -> bool:
     try:
         ast.parse(text, mode="eval")
     except SyntaxError:
-        return False
+        try:  # a hand check written as an assignment: y[0, 0] = x[0, 0]
+            ast.parse(text, mode="exec")
+        except SyntaxError:
+            return False
     return bool(re.search(r"[()\[\]*+@=]", text))
 
 
