@@ -128,10 +128,6 @@ def tiny_op(tmp_path, monkeypatch):
 
 
 def test_a_spec_registered_in_its_own_module_is_what_expr_dispatches_to(tiny_op, tshape, monkeypatch):
-    from tensorshape_cli.expr import _fallback_vocabulary as vocabulary
-
-    monkeypatch.setitem(vocabulary._TABLE, "torch.Tensor.clone", ("method", "torch.Tensor.clone", False))
-    monkeypatch.setattr("tensorshape_cli.expr.parser.vocabulary", lambda: vocabulary)
     assert registry.for_callable(torch.Tensor.clone) is tiny_op
     x = torch.tensor([1.0, 2.0])
     r = tshape("expr", "x.clone() * 2", "-t", "x=[1.0, 2.0]", "--json")

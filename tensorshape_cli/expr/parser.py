@@ -84,11 +84,8 @@ class Program:
 
 
 def vocabulary() -> ModuleType:
-    """torch's vocabulary (tensorshape_cli.vocabulary), or the fallback list until it exists."""
-    try:
-        return importlib.import_module("tensorshape_cli.vocabulary")
-    except ModuleNotFoundError:
-        return importlib.import_module("tensorshape_cli.expr._fallback_vocabulary")
+    """torch's vocabulary, read from its own metadata (tensorshape_cli/vocabulary.py)."""
+    return importlib.import_module("tensorshape_cli.vocabulary")
 
 
 def compile_expr(source: str, names: Sequence[str]) -> Program:
