@@ -449,16 +449,3 @@ def test_help_says_it_runs_the_file(tshape):
     assert r.code == 0
     assert "RUNS FILE.py" in r.stdout
     assert "__main__" in r.stdout
-
-
-def test_readme_shows_what_trace_prints(monkeypatch):
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Trace your own code") :]
-    shown = section[
-        section.index("```text\n") + len("```text\n") : section.index("```\n", section.index("```text"))
-    ]
-    monkeypatch.chdir(root)
-    r = trace("examples/cnn.py:CNN", "-i", "shape(8, 3, 32, 32)", "--depth", "0", "-f", "plain")
-    assert r.code == 1
-    assert r.stdout.strip() == shown.strip()

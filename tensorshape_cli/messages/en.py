@@ -240,7 +240,7 @@ MESSAGES: dict[str, str] = {
     "linear.weight_rank": "weight has shape {shape}, but nn.Linear needs 2 dimensions (out_features, in_features)",
     "linear.weight_rank.hint": "write the weight as a matrix, one row per output feature",
     "linear.in_mismatch": "in_features do not match: x has {n} in its last dimension, weight {shape} expects {w}",
-    "linear.in_mismatch.hint": "give x a last dimension of {w}, or a weight with {n} columns",
+    "linear.in_mismatch.hint": "build the layer for what it receives, nn.Linear({n}, {out}) (in_features = x's last size); or, if {w} is right, give x a last dimension of {w} (check the flatten or reshape before the layer)",
     "linear.transpose.title": "Transpose the weight",
     "linear.transpose": "{before} → {after}: W.T is a view (stride {stride}), no data is copied.",
     "linear.matmul.title": "Multiply: x @ W.T",

@@ -244,7 +244,7 @@ MESSAGES: dict[str, str] = {
     "linear.weight_rank": "weight tiene forma {shape}, pero nn.Linear necesita 2 dimensiones (out_features, in_features)",
     "linear.weight_rank.hint": "escribe los pesos como una matriz, con una fila por salida",
     "linear.in_mismatch": "in_features no coincide: x tiene {n} en su última dimensión, y weight {shape} espera {w}",
-    "linear.in_mismatch.hint": "dale a x una última dimensión de {w}, o usa un weight de {n} columnas",
+    "linear.in_mismatch.hint": "construye la capa para lo que recibe, nn.Linear({n}, {out}) (in_features = el último tamaño de x); o, si {w} es correcto, dale a x una última dimensión de {w} (revisa el flatten o el reshape antes de la capa)",
     "linear.transpose.title": "Transponer los pesos",
     "linear.transpose": "{before} → {after}: W.T es una vista (stride {stride}), no se copia ningún dato.",
     "linear.matmul.title": "Multiplicar: x @ W.T",

@@ -233,7 +233,7 @@ def _weight_error(weight: torch.Tensor, in_features: int) -> OpError:
     return OpError(
         "linear_in_features",
         t("linear.in_mismatch", n=in_features, w=weight.shape[1], shape=fmt_shape(weight.shape)),
-        t("linear.in_mismatch.hint", n=in_features, w=weight.shape[1]),
+        t("linear.in_mismatch.hint", n=in_features, w=weight.shape[1], out=weight.shape[0]),
     )
 
 
