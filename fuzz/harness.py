@@ -20,6 +20,10 @@ Targets:
   symlink, a FIFO, a directory, a missing directory, ~nosuchuser, names too long, NUL-free
   random text): the cli guarantees, and a symlink's target is never written.
 
+- expr: random expressions from a small grammar of allowed ops (methods, torch functions,
+  operators, indexing, slices with any step, literals of any size) over names bound to tensors
+  of random shapes (some shape-only): the cli guarantees, exit 0, 1 or 2.
+
 fuzz/run.py runs each target in a process whose address space is limited
 (resource.RLIMIT_AS): memory that grows without bound is a MemoryError, a finding.
 """
@@ -398,6 +402,28 @@ def argv_from(fdp: Any) -> tuple[list[str], bytes]:
     return argv, stdin
 
 
+# --- expr: expressions from a small grammar ------------------------------------------------------
+
+EXPR_METHODS = [
+    "sum", "mean", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "flatten",
+    "expand", "matmul", "contiguous", "float", "int", "size", "dim", "softmax", "max", "t",
+]  # fmt: skip
+EXPR_FUNCTIONS = ["torch.cat", "torch.stack", "torch.matmul", "torch.zeros", "torch.ones", "torch.arange",
+                  "torch.einsum", "torch.sum", "F.softmax", "torch.broadcast_to"]  # fmt: skip
+EXPR_NUMBERS = ["0", "1", "2", "-1", "3", "1e400", "-1e400", "2.5", "9" * 401, "2**63", "10**21", "True"]
+EXPR_OPERATORS = ["+", "-", "*", "/", "@", "**", "//", "%", "<", "==", "&"]
+
+
+def check_expr(expression: str, shapes: list[str]) -> None:
+    """One expression over x, y (and s, shape-only) bound to the given tensors."""
+    bindings = [f"{n}={v}" for n, v in zip("xys", shapes, strict=False)]
+    used = [b for b in bindings if re.search(rf"(?<![\w.]){b[0]}\b", expression)]
+    argv = ["expr", "--max-elements", "1000000", "--", expression]
+    for b in used:
+        argv[1:1] = ["-t", b]
+    check_cli(argv)
+
+
 # --- building inputs for hypothesis --------------------------------------------------------------
 
 
@@ -429,7 +455,37 @@ def more_strategies() -> dict[str, Any]:
         st.text(max_size=20),
         st.sampled_from([".svg", ".html", ".htm", ".txt", ""]),
     )
-    return {"run": run, "files": files, "export": export}
+    return {"run": run, "files": files, "export": export, "expr": expr_cases()}
+
+
+def expr_cases() -> Any:
+    """(expression, [x, y, s]) from the grammar: names, numbers, tuples, calls, operators, indexing."""
+    from hypothesis import strategies as st
+
+    leaf = st.one_of(st.sampled_from(["x", "y", "s", "x.shape", "x.T"]), st.sampled_from(EXPR_NUMBERS))
+
+    def grow(inner: Any) -> Any:
+        args = st.lists(inner, max_size=3).map(", ".join)
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(EXPR_METHODS), args).map(lambda c: f"({c[0]}).{c[1]}({c[2]})"),
+            st.tuples(st.sampled_from(EXPR_FUNCTIONS), args).map(lambda c: f"{c[0]}({c[1]})"),
+            st.tuples(st.sampled_from(EXPR_FUNCTIONS), args).map(
+                lambda c: f"{c[0]}(({c[1]}{',' if c[1] else ''}))"  # a tuple of operands
+            ),
+            st.tuples(inner, st.sampled_from(EXPR_OPERATORS), inner).map(lambda c: f"({c[0]} {c[1]} {c[2]})"),
+            st.tuples(inner, st.lists(st.sampled_from(["", "0", "1", "-1", "None", "..."]), max_size=3)).map(
+                lambda c: f"({c[0]})[{':'.join(c[1]) or '::0'}]"
+            ),
+            st.tuples(inner, st.sampled_from(["dim=0", "dim=-1", "keepdim=True", "dim=9"])).map(
+                lambda c: f"({c[0]}).sum({c[1]})"
+            ),
+        )
+
+    expression = st.recursive(leaf, grow, max_leaves=6)
+    sizes = st.lists(st.integers(0, 5), min_size=0, max_size=3).map(lambda xs: ", ".join(map(str, xs)))
+    tensor = st.one_of(sizes.map(lambda s: f"ones({s})"), st.just("arange(1, 25)"))
+    shapes = st.tuples(tensor, tensor, sizes.map(lambda s: f"shape({s})")).map(list)
+    return st.tuples(expression, shapes)
 
 
 def strategies() -> tuple[Any, Any]:

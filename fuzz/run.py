@@ -7,7 +7,8 @@
 Targets (fuzz/harness.py says what each checks): `parser`, any text into the TENSOR
 reader; `cli`, any command line and standard input into the console script's function;
 `run`, batch files on `tshape run -`; `files`, mutated .npy/.pt/.safetensors bytes;
-`export`, --export paths of every kind. The last three run with hypothesis whatever the
+`export`, --export paths of every kind; `expr`, expressions from a grammar of allowed ops
+over tensors of random shapes. The last four run with hypothesis whatever the
 engine. Every target runs in its own process under an address-space limit
 (--memory-mb, default 4096, by resource.RLIMIT_AS): unbounded memory is a finding.
 
@@ -39,8 +40,8 @@ sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
 
-TARGETS = ("parser", "cli", "run", "files", "export")
-HYPOTHESIS_ONLY = ("run", "files", "export")
+TARGETS = ("parser", "cli", "run", "files", "export", "expr")
+HYPOTHESIS_ONLY = ("run", "files", "export", "expr")
 
 
 def main() -> int:
@@ -241,9 +242,12 @@ def run_hypothesis(target: str, seconds: int) -> tuple[int, list[str]]:
 
     else:
         strategy = harness.more_strategies()[target]
-        check = {"run": harness.check_run, "files": harness.check_file, "export": harness.check_export}[
-            target
-        ]
+        check = {
+            "run": harness.check_run,
+            "files": harness.check_file,
+            "export": harness.check_export,
+            "expr": harness.check_expr,
+        }[target]
 
         @batch_settings
         @given(strategy)

@@ -859,7 +859,7 @@ def _pair(text: Optional[str], what: str = "--transpose") -> Optional[tuple[int,
     if len(dims) != 2:
         from tensorshape_cli.errors import InputError
 
-        raise InputError(f"{what} takes two dims, e.g. 0,1")
+        raise InputError(t("cli.two_dims", what=what))
     return dims[0], dims[1]
 
 

@@ -96,8 +96,16 @@ def summary(t: torch.Tensor) -> dict[str, float | int | None]:
     """
     key = _elements_key(t)
     memo = settings.current().summaries
-    if key not in memo:
+    if key in memo:
+        memo[key] = memo.pop(key)  # most recently used last
+    else:
         memo[key] = (t, _summary(t))  # holding t keeps its memory, so the key stays its own
+        # ...but only up to --max-elements in all: the oldest entries are let go (and their
+        # tensors freed) so that a long expression never keeps every intermediate alive
+        held = sum(x.numel() for x, _ in memo.values())
+        while held > settings.current().max_elements and len(memo) > 1:
+            oldest = next(iter(memo))
+            held -= memo.pop(oldest)[0].numel()
     return dict(memo[key][1])
 
 

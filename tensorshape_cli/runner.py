@@ -280,7 +280,7 @@ def check_export(path: str | None) -> str | None:
     except OSError as e:
         raise InputError(t("export.path", path=shown, error=e.strerror or e)) from None
     if not parent_ok:
-        raise InputError(t("export.no_dir", path=shown, parent=_shown(target.parent)))
+        raise InputError(t("export.no_dir", parent=_shown(target.parent)))
     return str(target)
 
 

@@ -107,6 +107,15 @@ def tshape():
 # --- comparing tshape's data with torch ------------------------------------------------
 
 
+def bind(expression: str, **values: str) -> list[str]:
+    """`-t NAME=VALUE` for the names the expression uses (expr refuses unused bindings)."""
+    out: list[str] = []
+    for name, value in values.items():
+        if re.search(rf"(?<![\w.]){re.escape(name)}\b", expression):
+            out += ["-t", f"{name}={value}"]
+    return out
+
+
 def parse_literal(text: str) -> Any:
     """The Python value a tensor literal stands for (JSON first, then a Python literal)."""
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_one_line, assert_schema, assert_tensor, run_tshape, values_equal
+from conftest import assert_one_line, assert_schema, assert_tensor, bind, run_tshape, values_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -227,7 +227,7 @@ def test_values_against_torch(tshape, expression, compute):
     x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     y = torch.tensor([[0.5, -1.0, 2.0], [3.0, 0.25, -2.0]])
     expected = compute(x, y)
-    r = tshape("expr", expression, "-t", f"x={x.tolist()}", "-t", f"y={y.tolist()}", "--json")
+    r = tshape("expr", expression, *bind(expression, x=x.tolist(), y=y.tolist()), "--json")
     assert r.code == 0, r.stdout
     assert_schema(r.doc)
     assert_tensor(r.doc["result"], expected)
@@ -354,7 +354,7 @@ REFUSED = [
 @pytest.mark.parametrize(("expression", "named"), REFUSED, ids=[e[:40] for e, _ in REFUSED])
 def test_refused(tshape, expression, named):
     start = time.perf_counter()
-    r = tshape("expr", expression, "-t", "x=[1.0, 2.0]")
+    r = tshape("expr", expression, *bind(expression, x="[1.0, 2.0]"))
     assert time.perf_counter() - start < 5, "refusals must be immediate"
     assert r.code == 2, (expression, r.code, r.stdout)
     assert r.stdout == ""
@@ -427,8 +427,7 @@ def test_operators_and_indexing_against_torch(tshape, expression):
         expected = eval(expression, {"torch": torch, "x": x, "y": y, "i": i})  # the test's own oracle
     except Exception:
         expected = None
-    bindings = [f"x={x.tolist()}", f"y={y.tolist()}", f"i={i.tolist()}"]
-    r = tshape("expr", expression, *[a for b in bindings for a in ("-t", b)], "--json")
+    r = tshape("expr", expression, *bind(expression, x=x.tolist(), y=y.tolist(), i=i.tolist()), "--json")
     assert_schema(r.doc)
     if expected is None:
         assert r.code == 1, (r.code, r.stderr)
@@ -564,7 +563,7 @@ def test_random_expressions_agree_with_torch(expression):
         expected = SyntaxError
     except Exception:
         expected = RuntimeError
-    r = run_tshape("expr", "-t", f"x={x.tolist()}", "-t", f"y={y.tolist()}", "--json", "--", expression)
+    r = run_tshape("expr", *bind(expression, x=x.tolist(), y=y.tolist()), "--json", "--", expression)
     assert "internal error" not in r.stderr
     if expected is SyntaxError:
         assert r.code == 2
@@ -588,3 +587,41 @@ def test_functional_spelled_out_and_a_literal_tensor_are_pure_and_allowed(tshape
     r = tshape("expr", "torch.tensor([1, 2]) + x", "-t", "x=[-1.0, 2.0]", "--json")
     assert r.code == 0, r.stderr
     assert_tensor(r.doc["result"], torch.tensor([1, 2]) + x)
+
+
+def test_unused_bindings_are_refused_by_name(tshape):
+    r = tshape("expr", "x + 1", "-t", "x=[1.0]", "-t", "w=ones(3)", "-t", "b=[2.0]")
+    assert r.code == 2
+    assert r.stdout == ""
+    assert_one_line(r.stderr)
+    assert "w, b" in r.stderr and "x" not in r.stderr.split(":")[1]
+
+
+@pytest.mark.parametrize("literal", ["9" * 401, str(2**63), "-" + "1" * 30])
+def test_an_integer_literal_beyond_int64_is_refused_with_its_size(tshape, literal):
+    for expression in (f"x.view({literal})", f"x[{literal}]", f"torch.zeros({literal})"):
+        r = tshape("expr", expression, "-t", "x=[1.0]")
+        assert r.code == 2, (expression, r.stderr)
+        assert_one_line(r.stderr)
+        assert f"{len(literal.lstrip('-'))} digits" in r.stderr
+        with pytest.raises((RuntimeError, OverflowError, TypeError, IndexError, ValueError)):  # torch too
+            eval(expression, {"x": torch.ones(1), "torch": torch})
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "x.shape[::0]",
+        "x[::0]",
+        "x.matmul()",
+        "torch.cat()",
+        "x.view(1e400)",
+        "torch.zeros(1e400)",
+        "x.view(s)",
+    ],
+)
+def test_bad_arguments_are_one_sentence_never_an_internal_error(tshape, expression):
+    r = tshape("expr", expression, *bind(expression, x="ones(2, 3)", s="shape(2)"), "-q")
+    assert r.code in (1, 2), (r.code, r.stderr)
+    assert_one_line(r.stderr)
+    assert "internal error" not in r.stderr and not r.stderr.rstrip().endswith(":")

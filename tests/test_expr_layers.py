@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import assert_schema, assert_tensor
+from conftest import assert_schema, assert_tensor, bind
 from torch import nn
 
 X = torch.tensor([[0.5, -1.0, 2.0, 0.25], [1.5, 0.0, -0.5, 3.0]])
@@ -52,7 +52,7 @@ def test_a_built_layer_is_a_step_naming_its_parameters(tshape):
     "expression", ["nn.Linear(4, 2)(x)", "torch.rand(3)", "nn.Sequential(nn.Linear(4, 2))(x)"]
 )
 def test_random_without_seed_is_refused(tshape, expression):
-    r = tshape("expr", expression, *BIND)
+    r = tshape("expr", expression, *bind(expression, x=X.tolist()))
     assert r.code == 2
     assert "--seed" in r.stderr
 

@@ -438,3 +438,30 @@ def test_nan_in_cat_is_unchanged():
 def test_arange_beyond_any_size_under_meta_is_a_sentence():
     line = refused("unsqueeze", "arange(-1e308, 1e308)", "--meta")
     assert "arange" in line
+
+
+def test_a_long_expression_does_not_keep_every_intermediate_alive():
+    # 30 terms of 10 M float32: 1.2 GB if every partial sum were kept; under a 2 GB address
+    # space it completes only if what no later step needs is freed
+    import json
+
+    expression = " + ".join(["x"] * 30)
+    args = ["expr", expression, "-t", "x=ones(10000000)", "--max-elements", "40000000", "--json"]
+    proc = _limited(args, megabytes=2048)
+    assert proc.returncode == 0, proc.stderr[-300:]
+    want = sum([torch.ones(10)] * 30)  # the same sum on ten elements: every element alike
+    result = json.loads(proc.stdout)["result"]
+    assert result["shape"] == [10000000]
+    assert result["summary"]["min"] == result["summary"]["max"] == float(want[0])
+
+
+def test_the_summary_memo_is_bounded_by_max_elements():
+    from tensorshape_cli import describe, settings
+
+    with settings.use(settings.Settings(max_elements=1000)) as s:
+        kept = [torch.full((400,), float(i)) for i in range(5)]
+        for i, x in enumerate(kept):
+            assert describe.summary(x)["max"] == float(x.max())
+            assert sum(v.numel() for v, _ in s.summaries.values()) <= 1000, i
+        # a tensor let go is summarised again, from its own elements
+        assert describe.summary(kept[0])["max"] == float(kept[0].max())

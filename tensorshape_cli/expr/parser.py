@@ -21,6 +21,7 @@ from tensorshape_cli.text import fmt_count
 MAX_CHARS = 1000
 MAX_DEPTH = 32  # nesting of the syntax tree
 MAX_NODES = 400
+INT64_MAX = 2**63 - 1  # the largest size or index torch holds: a larger literal is never one
 
 # The roots a dotted name may start from, and what they stand for (F. and nn. as torch's
 # own documentation spells them), unless the user bound that name to a tensor.
@@ -110,6 +111,10 @@ def compile_expr(source: str, names: Sequence[str]) -> Program:
     program = Program(source, tree, set(names))
     checker = _Checker(program)
     checker.check(tree.body, "value")
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    unused = [name for name in names if name not in used]
+    if unused:  # an unused binding still costs its memory, and is most often a typo
+        raise Refused(t("expr.unused", names=", ".join(unused)))
     return program
 
 
@@ -208,6 +213,11 @@ class _Checker:
 
     def constant(self, node: ast.Constant, role: str) -> None:
         value = node.value
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+            digits = len(str(abs(value)))
+            raise Refused(
+                t("expr.int_too_big", code=clip(str(value), 12), col=node.col_offset + 1, digits=digits)
+            )
         if isinstance(value, (bool, int, float)):
             return
         if isinstance(value, str) and role == "argument":  # where torch takes one: checked per call

@@ -583,6 +583,10 @@ MESSAGES: dict[str, str] = {
     "expr.note.stride": "Stride {stride}: 0 donde se estira, no se copia nada.",
     "expr.note.neg": "{before} → {after}: cada elemento cambia de signo.",
     "expr.note.shape": "{before} → {after}.",
+    # expr, entradas hostiles: asignaciones sin usar, literales que ningún tensor guarda, el total vivo
+    "expr.unused": "-t {names}: se asigna pero la expresión no lo usa; quita la asignación o usa el nombre",
+    "expr.int_too_big": "{code} en la columna {col}: un entero de {digits} dígitos; los tamaños e índices de torch son enteros de 64 bits (como mucho 9.223.372.036.854.775.807)",
+    "cli.two_dims": "{what} toma dos dims, por ejemplo 0,1",
     # --- trace: el código del usuario, cada llamada de torch registrada ---
     "trace.title": "trace: cada llamada de torch que hizo el código, en orden",
     "trace.title.in": "{name} en {module}",

@@ -27,6 +27,8 @@ TORCH_ERRORS = (RuntimeError, IndexError, TypeError, ValueError, OverflowError)
 def torch_error(e: BaseException) -> OpError:
     """An error torch raised that no rule of ours explains: its own words, first line."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if text.endswith(":"):  # "… - got (float), but expected one of:" lists its signatures below
+        text = text.rsplit(", but ", 1)[0].rstrip(":")
     return OpError(kind="torch_error", message=text, hint=t("error.torch_hint"))
 
 

@@ -214,7 +214,7 @@ def explain(
     ex.checks.append(
         Check(
             t("linear.check.params"),
-            t("linear.check.params.expr", out=out, n=in_features, b=bias_n, total=weight_n + bias_n),
+            t("linear.check.params.expr", out=out, n=in_features, b=bias_n),
             weight_n + bias_n,
             counted,
             weight_n + bias_n == counted,

@@ -138,7 +138,7 @@ def _matmul(d: Diagnosis, parsed: Parsed) -> Explanation:
             t("why.matmul.rule.title"),
             "mat1.shape[1] == mat2.shape[0]",
             None,
-            t("why.matmul.rule", n=n, k1=k1, k2=k2, m=m),
+            t("why.matmul.rule", k1=k1, k2=k2),
         )
     )
     code = f'torch.mm(torch.empty({n}, {k1}, device="meta"), torch.empty({k2}, {m}, device="meta"))'
@@ -423,7 +423,7 @@ def _broadcast(d: Diagnosis, parsed: Parsed) -> Explanation:
     shape_a, shape_b = (1,) * dim + (a,), (1,) * dim + (b,)
     ex = broadcast.explain([_meta(shape_a), _meta(shape_b)], names)
     ex.title = t("why.title", op="broadcast")
-    hint = t("why.broadcast.hint", a=names[0], b=names[1], sa=a, sb=b, dim=dim)
+    hint = t("why.broadcast.hint", a=names[0], b=names[1], dim=dim)
     return _fail(
         ex,
         "broadcast_mismatch",
@@ -493,7 +493,7 @@ def _dim_range(d: Diagnosis, parsed: Parsed) -> Explanation:
         ex,
         "dim_out_of_range",
         t("why.dim.message", dim=dim, lo=lo, hi=hi, n=n),
-        t("why.dim.hint", lo=lo, hi=hi, last=hi, neg=dim - (hi - lo + 1) if dim > hi else dim),
+        t("why.dim.hint", last=hi, neg=dim - (hi - lo + 1) if dim > hi else dim),
     )
 
 
@@ -556,7 +556,7 @@ def _ce_dtype(d: Diagnosis, parsed: Parsed) -> Explanation:
     return _fail(
         ex,
         "cross_entropy_target_dtype",
-        t("why.ce.dtype.message", dtype=dtype, target=names[1]),
+        t("why.ce.dtype.message", dtype=dtype),
         t("why.ce.dtype.hint", target=names[1], input=names[0]),
     )
 
@@ -643,7 +643,7 @@ def _batch_norm(d: Diagnosis, parsed: Parsed) -> Explanation:
         ex,
         "batch_norm_features",
         t("why.batchnorm.message", features=features, channels=channels),
-        t("why.batchnorm.hint", layer=name, channels=channels),
+        t("why.batchnorm.hint", layer=name),
     )
 
 
@@ -656,7 +656,7 @@ def _rnn(d: Diagnosis, parsed: Parsed) -> Explanation:
         ex,
         "rnn_input_size",
         t("why.rnn.message", expected=expected, got=got),
-        t("why.rnn.hint", layer=name, got=got, expected=expected),
+        t("why.rnn.hint", layer=name, got=got),
     )
 
 

@@ -425,7 +425,6 @@ def _einsum_plan(call: Call) -> Plan:
                         t("contraction.einsum.output_letter", letter=c, eq=equation, torch=_said()),
                         t(
                             "contraction.einsum.output_letter.hint",
-                            letter=c,
                             letters=", ".join(sorted(inputs)),
                         ),
                     )

@@ -343,7 +343,6 @@ def _channel_step(kind: str, x: torch.Tensor, a: dict[str, Any], call: Call, y: 
             "conv.channels.note",
             w=wname,
             wshape=fmt_shape(w.shape),
-            out=w.shape[0],
             per=w.shape[1],
             groups=groups,
             cin=cin,
@@ -554,7 +553,6 @@ def _conv_check(
     xname = call.codes[0] if call.codes else "x"
     wname = call.codes[1] if len(call.codes) > 1 else "weight"
     kernel_positions = list(itertools.product(*(range(k) for k in g.kernel)))
-    bidx = ", ".join(str(i) for i in lead)
     if kind == "conv":
         per = int(w.shape[1])
         group = oc // (int(w.shape[0]) // groups)
@@ -594,7 +592,7 @@ def _conv_check(
     )
     bname = call.codes[2] if len(call.codes) > 2 else "bias"
     symbolic = _elided(names + ([f"{bname}[{oc}]"] if bias is not None else []))
-    note = t("conv.element.note", index=where, terms=len(pairs), sum=symbolic, batch=bidx or "-")
+    note = t("conv.element.note", index=where, terms=len(pairs), sum=symbolic)
     if len(pairs) < (int(w.shape[0]) if kind == "conv_transpose" else int(w.shape[1])) * math.prod(g.kernel):
         note += " " + t("conv.element.padding")
     return Step(t("conv.element.title", index=where), f"{call.code or call.name}[{where}]", None, note), check
@@ -789,9 +787,7 @@ def _rank_hint(kind: str, n: int, x: torch.Tensor, name: str) -> str:
         extra = x.dim() - lo - 1
         merged = fmt_shape((math.prod(x.shape[: extra + 1]), *x.shape[extra + 1 :]))
         return t("conv.rank.hint_extra", name=name, end=extra, shape=merged)
-    return t(
-        "conv.rank.hint_other", name=name, n=n, op=f"conv{x.dim() - 2}d" if 1 <= x.dim() - 2 <= 3 else ""
-    )
+    return t("conv.rank.hint_other", name=name, op=f"conv{x.dim() - 2}d" if 1 <= x.dim() - 2 <= 3 else "")
 
 
 def _channels_message(

@@ -139,7 +139,7 @@ def _trace_row(
             t("embedding.trace.title"),
             f"{w_code}[{value}]",
             info(weight.detach()[value]),
-            t("embedding.trace.note", i=i_code, pos=where or "()", value=value, w=w_code),
+            t("embedding.trace.note", pos=where or "()", value=value, w=w_code),
         )
     )
     ex.checks.append(

@@ -126,7 +126,7 @@ def _rule_error(b: _Bound) -> OpError | None:
         if a.get("training") and math.prod(shape) // max(c, 1) == 1 and x.numel():
             return OpError(
                 "batch_norm_one_value",
-                t("normalization.one_value", shape=fmt_shape(shape), c=c),
+                t("normalization.one_value", shape=fmt_shape(shape)),
                 t("normalization.one_value.hint"),
             )
     return None

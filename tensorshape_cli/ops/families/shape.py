@@ -610,7 +610,7 @@ def _tril_rule(call: Call) -> Rule:
         i, j = idx[-2], idx[-1]
         if keeps(i, j):
             return copied(name, values, idx, via=at("y", idx))
-        return (t("shape.tril.zero", i=i, j=j, diff=j - i, diagonal=diagonal), 0, 0)
+        return (t("shape.tril.zero", diff=j - i, diagonal=diagonal), 0, 0)
 
     rows, cols = shape[-2], shape[-1]
     cells = [(i, j) for i in range(min(rows, 64)) for j in range(min(cols, 64))]
