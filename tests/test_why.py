@@ -394,3 +394,52 @@ def test_inspect_against_a_dataparallel_prefix(tmp_path):
     torch.save(state, tmp_path / "plain.pt")
     r = run_tshape("inspect", str(tmp_path / "dp.pt"), "--against", str(tmp_path / "plain.pt"), "--json")
     assert r.code == 1 and "removeprefix('module.')" in r.doc["error"]["hint"]
+
+
+# --- every family, in every form a message reaches a user ---------------------------------
+
+FAMILY_ERRORS = {
+    "matmul": lambda: nn.Linear(256, 10)(torch.zeros(64, 512)),
+    "conv_channels": lambda: nn.Conv2d(3, 16, 3)(torch.zeros(8, 1, 28, 28)),
+    "conv_input_dims": lambda: nn.Conv2d(3, 16, 3)(torch.zeros(3, 224)),
+    "conv_kernel_too_big": lambda: nn.Conv2d(3, 4, 3)(torch.zeros(1, 3, 2, 2)),
+    "view_size": lambda: torch.zeros(12).view(4, 5),
+    "view_stride": lambda: torch.zeros(2, 3).transpose(0, 1).view(6),
+    "broadcast": lambda: torch.zeros(2, 4) + torch.zeros(2, 5),
+    "cat": lambda: torch.cat([torch.zeros(2, 3), torch.zeros(2, 4)]),
+    "stack": lambda: torch.stack([torch.zeros(2), torch.zeros(3)]),
+    "dim_range": lambda: torch.zeros(2, 3).sum(2),
+    "index_bounds": lambda: torch.zeros(2, 3)[:, 5],
+    "embedding_index": lambda: nn.Embedding(10, 3)(torch.tensor([10])),
+    "ce_target_dtype": lambda: F.cross_entropy(torch.zeros(4, 3), torch.zeros(4)),
+    "ce_multi_target": lambda: F.cross_entropy(torch.zeros(4, 3), torch.zeros(4, 1, dtype=torch.long)),
+    "ce_batch": lambda: F.cross_entropy(torch.zeros(4, 3), torch.zeros(5, dtype=torch.long)),
+    "layer_norm": lambda: nn.LayerNorm(4)(torch.zeros(2, 5)),
+    "rnn_input_size": lambda: nn.LSTM(4, 8)(torch.zeros(2, 3, 5)),
+    "state_dict": lambda: nn.Linear(2, 3).load_state_dict(nn.Linear(4, 3).state_dict()),
+}
+
+
+def _forms(message: str) -> dict[str, str]:
+    """The message as torch wrote it, inside a traceback, and wrapped by another library."""
+    return {
+        "bare": message,
+        "traceback": traceback_of(message),
+        "wrapped": f"lightning.fabric.utilities.exceptions.MisconfigurationException: step failed: {message}",
+        "context": "epoch 3/10: 100%|██████████| 12/12\n" + traceback_of(message) + "\nwandb: finished\n",
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(FAMILY_ERRORS))
+@pytest.mark.parametrize("form", ["bare", "traceback", "wrapped", "context"])
+def test_every_family_in_every_form(kind, form):
+    message = torch_message(FAMILY_ERRORS[kind])
+    text = _forms(message)[form]
+    assert recognise(parse(text).message).kind == kind
+    r = run_tshape("why", text, "--json")
+    assert r.code == 0, (kind, form, r.stderr)
+    doc = r.doc
+    assert doc["error"]["hint"] and doc["error"]["message"]
+    assert all(c["ok"] for c in doc["checks"]), doc["checks"]  # reproduced on shape-only tensors
+    if form in ("traceback", "context"):
+        assert doc["location"]["file"] == "/home/ana/train.py"
