@@ -14,7 +14,7 @@ from tensorshape_cli import __version__, compat, registry, settings
 from tensorshape_cli.errors import ExitCode
 from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
 from tensorshape_cli.options import Common, with_common
-from tensorshape_cli.runner import Loader, op, run, silence_closed_stdout
+from tensorshape_cli.runner import Loader, op, run, say, silence_closed_stdout
 from tensorshape_cli.usage import UsageFailure
 
 if TYPE_CHECKING:
@@ -922,10 +922,10 @@ def _invoke(args: list[str]) -> int:
         print(e.text)
         return ExitCode.USAGE
     except UsageFailure as e:
-        print(e.line(), file=sys.stderr)
+        say(e.line())  # also when stderr cannot be written (2>/dev/full): the exit code tells
         return ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
-        print(file=sys.stderr)
+        say("")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return silence_closed_stdout()
@@ -933,6 +933,6 @@ def _invoke(args: list[str]) -> int:
         if os.environ.get("TSHAPE_DEBUG"):
             raise
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(t("cli.internal_error", kind=type(e).__name__, message=first), file=sys.stderr)
+        say(t("cli.internal_error", kind=type(e).__name__, message=first))
         return ExitCode.INTERNAL
     return code if isinstance(code, int) else ExitCode.OK

@@ -214,6 +214,11 @@ def test_stderr_on_a_full_disk_keeps_the_exit_code():
     with open("/dev/full", "w") as full:
         proc = _tshape_process(["unsqueeze", "[[1, 2], [3]]"], stdout=subprocess.DEVNULL, stderr=full)
     assert proc.returncode == 2
+    # a bad command line and an unknown command are usage errors too, whatever stderr is
+    for argv in (["view", "[1]"], ["bogus"]):
+        with open("/dev/full", "w") as full:
+            proc = _tshape_process(argv, stdout=subprocess.DEVNULL, stderr=full)
+        assert proc.returncode == 2, argv
 
 
 def test_an_ascii_stdout_gets_escapes_not_a_crash():
