@@ -372,3 +372,15 @@ def test_through_expr(tshape):
     r = tshape("expr", "F.cross_entropy(x, y.float())", *bind)
     assert r.code == 1
     assert r.doc["error"]["kind"] == "loss_target_dtype"
+
+
+def test_the_broadcast_warning_reaches_expr(tshape):
+    a, b = torch.tensor([[1.0], [2.0], [4.0]]), torch.tensor([1.0, 2.0, 3.0])
+    expected = quiet(F.mse_loss, a, b)
+    r = tshape("expr", "F.mse_loss(a, b)", "-t", f"a={a.tolist()}", "-t", f"b={b.tolist()}", "--json")
+    assert r.code == 0, r.stderr
+    assert_tensor(r.doc["result"], expected)
+    note = r.doc["steps"][-1]["note"]
+    assert f"broadcasts to {tuple(torch.broadcast_shapes(a.shape, b.shape))}" in note
+    assert "F.mse_loss(a.squeeze(1), b)" in note
+    assert f"the sum of the {torch.broadcast_shapes(a.shape, b.shape).numel()} terms" in note

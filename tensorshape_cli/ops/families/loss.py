@@ -170,7 +170,7 @@ def explain(call: Call) -> Explanation:
         return ex
     probs = form.name == "cross_entropy" and x.shape == y.shape and y.dtype.is_floating_point
     _contract_step(ex, form, probs)
-    _broadcast_warning(ex, call, form, caught)
+    warned = _broadcast_warning(ex, call, form, caught)
     terms = _terms(form)
     if terms is not None:
         ex.steps.append(
@@ -182,7 +182,8 @@ def explain(call: Call) -> Explanation:
             )
         )
     out: torch.Tensor = result
-    _calls.result_step(ex, call, out, _reduce_note(form, terms, probs))
+    # the warning again where a one-line summary (expr's step) reads the result's note
+    _calls.result_step(ex, call, out, " ".join(p for p in (warned, _reduce_note(form, terms, probs)) if p))
     if terms is not None and form.reduction == "none":
         ex.checks.append(shape_check(t("loss.check.shape"), list(terms.shape), list(out.shape)))
     if x.device.type == "meta":
@@ -326,18 +327,19 @@ def _contract_step(ex: Explanation, form: _Form, probs: bool) -> None:
 
 def _broadcast_warning(
     ex: Explanation, call: Call, form: _Form, caught: list[warnings.WarningMessage]
-) -> None:
-    """(N, 1) against (N,) is not an error: it broadcasts to (N, N), N² terms instead of N."""
+) -> str:
+    """(N, 1) against (N,) is not an error: it broadcasts to (N, N), N² terms instead of N.
+    Returns the warning in one sentence for the result's note ("" when the shapes agree)."""
     x, y = form.x, form.y
     if form.name in CLASS_LOSSES or x.shape == y.shape:
-        return
+        return ""
     said = next((str(w.message) for w in caught if "size" in str(w.message)), "")
     try:
         from tensorshape_cli.ops._common import broadcast_shape
 
         both = broadcast_shape([list(x.shape), list(y.shape)])
     except RuntimeError:
-        return
+        return ""
     fix_x = f"{form.x_code}.squeeze(1)" if x.dim() == 2 and x.shape[1] == 1 and y.dim() == 1 else form.x_code
     fix_y = f"{form.y_code}.squeeze(1)" if y.dim() == 2 and y.shape[1] == 1 and x.dim() == 1 else form.y_code
     if (fix_x, fix_y) == (form.x_code, form.y_code):
@@ -359,6 +361,7 @@ def _broadcast_warning(
     )
     if said:
         note += t("loss.torch_says", torch=said)
+    fixed = _call_text(call, form, fix_x, fix_y)
     ex.steps.append(
         Step(
             t("loss.broadcast.title"),
@@ -366,6 +369,9 @@ def _broadcast_warning(
             None,
             note,
         )
+    )
+    return t(
+        "loss.broadcast.short", xs=fmt_shape(x.shape), ys=fmt_shape(y.shape), both=fmt_shape(both), code=fixed
     )
 
 
