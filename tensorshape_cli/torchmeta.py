@@ -300,8 +300,8 @@ def output_shapes(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[st
 
     with fast_meta():
         meta_fn = _meta_module(fn) if isinstance(fn, torch.nn.Module) else fn
-        meta_args = _to_meta(args)
-        meta_kwargs = _to_meta(kwargs)
+        meta_args = to_meta(args)
+        meta_kwargs = to_meta(kwargs)
         if "device" in meta_kwargs:
             meta_kwargs["device"] = "meta"
         meta_kwargs.pop("generator", None)  # a CPU generator cannot drive meta; shapes ignore it
@@ -326,7 +326,8 @@ def _meta_cannot(error: BaseException) -> bool:
     )
 
 
-def _to_meta(value: Any) -> Any:
+def to_meta(value: Any) -> Any:
+    """Shape-only copies of the tensors in a value (nested lists, tuples, dicts), strides kept."""
     import torch
 
     if isinstance(value, torch.Tensor):
@@ -338,9 +339,9 @@ def _to_meta(value: Any) -> Any:
             value.size(), value.stride(), dtype=value.dtype, device="meta", requires_grad=value.requires_grad
         )
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-        return type(value)(_to_meta(v) for v in value)
+        return type(value)(to_meta(v) for v in value)
     if isinstance(value, dict):
-        return {k: _to_meta(v) for k, v in value.items()}
+        return {k: to_meta(v) for k, v in value.items()}
     return value
 
 
@@ -462,9 +463,9 @@ def _getitem(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Shape]:
         if isinstance(p, torch.Tensor) and p.dtype == torch.bool:
             stand_in.extend([torch.zeros(p.numel(), dtype=torch.long, device="meta")] * max(p.dim(), 1))
         else:
-            stand_in.append(_to_meta(p))
+            stand_in.append(to_meta(p))
     with fast_meta():
-        return [tuple(_to_meta(x)[tuple(stand_in)].shape)]
+        return [tuple(to_meta(x)[tuple(stand_in)].shape)]
 
 
 _BOUNDS: dict[str, Callable[[tuple[Any, ...], dict[str, Any]], list[Shape]]] = {

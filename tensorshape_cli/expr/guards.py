@@ -15,6 +15,7 @@ from tensorshape_cli.errors import InputError
 from tensorshape_cli.messages import t
 from tensorshape_cli.registry import Unfit
 from tensorshape_cli.text import fmt_count, fmt_shape
+from tensorshape_cli.torchmeta import to_meta
 
 if TYPE_CHECKING:
     from tensorshape_cli.registry import Call, OpSpec, Shape
@@ -72,7 +73,7 @@ def output_shapes(
         with torch.device("meta"), warnings.catch_warnings():  # factories are made on meta too
             warnings.simplefilter("ignore")
             if isinstance(fn, type):  # a layer built here: its parameters, made on meta, count
-                return [tuple(x.shape) for x in tensors_in(fn(*_to_meta(list(args)), **_to_meta(kwargs)))]
+                return [tuple(x.shape) for x in tensors_in(fn(*to_meta(list(args)), **to_meta(kwargs)))]
             return torchmeta.output_shapes(fn, tuple(args), dict(kwargs))
     except torchmeta.Unsizable as e:  # data-dependent (nonzero, a mask): its bound, if one holds
         return [(e.bound,)] if e.bound is not None else None
@@ -95,17 +96,3 @@ def tensors_in(value: Any) -> Iterator[Any]:
     elif isinstance(value, torch.nn.Module):
         yield from value.parameters()
         yield from value.buffers()
-
-
-def _to_meta(value: Any) -> Any:
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value.to("meta")
-    if isinstance(value, list):
-        return [_to_meta(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_to_meta(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _to_meta(v) for k, v in value.items()}
-    return value

@@ -24,6 +24,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import torch_error
 from tensorshape_cli.registry import Call, OpSpec
 from tensorshape_cli.text import fmt_shape
+from tensorshape_cli.torchmeta import to_meta
 
 if TYPE_CHECKING:
     import torch
@@ -291,7 +292,7 @@ class _Walker:
         spec = registry.for_callable(target) or registry.get("generic")
         if any(x.device.type == "meta" for x in guards.tensors_in((call.args, call.kwargs))):
             # a shape-only operand makes the whole operation shape-only, as in the single commands
-            call.args, call.kwargs = _to_meta(call.args), _to_meta(call.kwargs)
+            call.args, call.kwargs = to_meta(call.args), to_meta(call.kwargs)
         try:
             guards.check(spec, call, clip(call.code, 40))
         except registry.Unfit as e:  # operands that are not this op's: explained, never run
@@ -504,17 +505,3 @@ def _pointer(source: str, node: ast.AST) -> str:
     if line != end_line or "\n" in source or end is None:
         return ""
     return f"{source}\n{' ' * start}{'^' * max(1, end - start)}"
-
-
-def _to_meta(value: Any) -> Any:
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value.to("meta")
-    if isinstance(value, list):
-        return [_to_meta(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_to_meta(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _to_meta(v) for k, v in value.items()}
-    return value
