@@ -13,10 +13,15 @@ default action, and a late Ctrl-C would kill the process (exit -2).
 
 from __future__ import annotations
 
+# _signal, not signal: signal's enums pull in enum, functools and collections (~7 ms), a
+# warm call's largest cost after Python's own start-up
+import _signal as signal
 import os
-import signal
 import sys
-from types import FrameType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
 
 INTERRUPTED = 130  # errors.ExitCode.INTERRUPTED, without importing anything first
 BROKEN_PIPE = 141  # errors.ExitCode.BROKEN_PIPE
