@@ -362,24 +362,8 @@ def _einsum_plan(call: Call) -> Plan:
                     t("contraction.einsum.syntax.hint"),
                 )
             )
-        if "..." not in term and len(plain) != x.dim():
-            raise PlanError(
-                OpError(
-                    "einsum_rank",
-                    t(
-                        "contraction.einsum.rank",
-                        i=i,
-                        name=name,
-                        term=term,
-                        k=len(plain),
-                        shape=fmt_shape(x.shape),
-                        n=x.dim(),
-                        torch=_said(),
-                    ),
-                    t("contraction.einsum.rank.hint", name=name, n=x.dim()),
-                )
-            )
-        if "..." in term and len(plain) > x.dim():
+        # without "...", one letter per dimension; with it, no more letters than dimensions
+        if len(plain) > x.dim() or ("..." not in term and len(plain) != x.dim()):
             raise PlanError(
                 OpError(
                     "einsum_rank",

@@ -449,17 +449,7 @@ def _along_checks(
             )
         )
         if len(outputs) == 2:
-            idx = _first_slice(outputs[1], [d])
-            picked = [v[int(i)] for i in idx]
-            checks.append(
-                Check(
-                    t("reduction.check.indices", dim=d),
-                    f"{xname}[indices]",
-                    _listed(picked),
-                    _listed(got),
-                    picked == got,
-                )
-            )
+            checks.append(_indices_check(outputs[1], d, v, got, xname))
         return checks
     running: list[Any] = []
     acc: Any = None
@@ -486,18 +476,16 @@ def _along_checks(
     manual_last, torch_last = running[-1], got[-1]
     checks.append(_check(label, expression, manual_last, torch_last, v, eps))
     if len(outputs) == 2:
-        idx = _first_slice(outputs[1], [d])
-        picked = [v[int(i)] for i in idx]
-        checks.append(
-            Check(
-                t("reduction.check.indices", dim=d),
-                f"{xname}[indices]",
-                _listed(picked),
-                _listed(got),
-                picked == got,
-            )
-        )
+        checks.append(_indices_check(outputs[1], d, v, got, xname))
     return checks
+
+
+def _indices_check(indices: Any, d: int, v: list[Any], got: list[Any], xname: str) -> Check:
+    """The input's values read at the returned indices are the values returned."""
+    picked = [v[int(i)] for i in _first_slice(indices, [d])]
+    return Check(
+        t("reduction.check.indices", dim=d), f"{xname}[indices]", _listed(picked), _listed(got), picked == got
+    )
 
 
 def _same_list(a: list[Any], b: list[Any], eps: float) -> bool:
