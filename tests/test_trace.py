@@ -305,8 +305,12 @@ def test_view_after_permute_is_explained_by_the_strides(tmp_path):
     assert permuted["tensor"]["shape"] == list(y.shape)
     assert permuted["tensor"]["stride"] == list(y.stride())
     assert permuted["tensor"]["contiguous"] is False
-    failing = r.doc["steps"][-1]
+    # the failing call with its operands, then view's own rule: the order in memory against
+    # the order the view would read
+    failing, why = r.doc["steps"][-2:]
     assert failing["table"]["rows"][0][1:] == [str(tuple(y.shape)), "float32", str(y.stride())]
+    assert [row[0] for row in why["table"]["rows"]] == ["memory", "x row by row"]
+    assert why["code"] == failing["code"]
     assert r.doc["error"]["kind"] == "view_not_contiguous"
     assert "reshape" in r.doc["error"]["hint"] or "contiguous" in r.doc["error"]["hint"]
 
