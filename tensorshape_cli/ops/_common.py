@@ -151,11 +151,12 @@ def fresh_stride(shape: Sequence[int]) -> list[int]:
 
 
 def unravel(flat: int, shape: Sequence[int]) -> list[int]:
-    """The index of element `flat` of a tensor of this shape, in row-major order."""
+    """The index of element `flat` of a tensor of this shape, in row-major order (a size-0
+    dimension, which holds no element, gives 0)."""
     index = []
     for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
+        index.append(flat % size if size else 0)
+        flat //= max(size, 1)
     return index[::-1]
 
 

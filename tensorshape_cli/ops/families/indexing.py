@@ -18,7 +18,7 @@ from tensorshape_cli import registry
 from tensorshape_cli.explanation import Explanation, OpError, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
-from tensorshape_cli.ops._common import broadcast_shape
+from tensorshape_cli.ops._common import broadcast_shape, unravel
 from tensorshape_cli.ops.families._moves import NoRule, Rule, at, copied, read, torch_text, wrap
 from tensorshape_cli.ops.families._moves import explain as explain_moves
 from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
@@ -300,7 +300,7 @@ def _scatter_rule(call: Call) -> Rule:
     writes: dict[tuple[int, ...], list[tuple[int, ...]]] = {}
     if ivals is not None:
         for flat in range(index.numel()):
-            q = tuple(_unravel(flat, list(index.shape)))
+            q = tuple(unravel(flat, list(index.shape)))
             p = list(q)
             p[d] = read(ivals, q) % shape[d]
             writes.setdefault(tuple(p), []).append(q)
@@ -339,9 +339,9 @@ def _scatter_rule(call: Call) -> Rule:
     probes: list[tuple[int, tuple[int, ...]]] = [(0, p) for p in list(writes)[:2]]
     empty = next(
         (
-            tuple(_unravel(f, shape))
+            tuple(unravel(f, shape))
             for f in range(min(x.numel(), 4096))
-            if tuple(_unravel(f, shape)) not in writes
+            if tuple(unravel(f, shape)) not in writes
         ),
         None,
     )
@@ -447,9 +447,9 @@ def _masked_rule(call: Call) -> Rule:
     if mvals is None:
         return Rule(t("indexing.rule.title"), f"({mname}.sum(),)", note, [], data_dependent=note)
     picks = [
-        tuple(_unravel(f, full))
+        tuple(unravel(f, full))
         for f in range(_numel(full))
-        if _bcast_read(mvals, list(mask.shape), tuple(_unravel(f, full)))
+        if _bcast_read(mvals, list(mask.shape), tuple(unravel(f, full)))
     ]
 
     def trace(k: int, idx: tuple[int, ...]) -> Any:
@@ -465,7 +465,7 @@ def _mask_probes(mask: torch.Tensor, mvals: Any, full: list[int]) -> list[tuple[
     probes = []
     for want in (True, False):
         for f in range(min(_numel(full), 4096)):
-            idx = tuple(_unravel(f, full))
+            idx = tuple(unravel(f, full))
             if bool(_bcast_read(mvals, list(mask.shape), idx)) == want:
                 probes.append((0, idx))
                 break
@@ -525,9 +525,7 @@ def _nonzero_rule(call: Call) -> Rule:
     if values is None:
         return Rule(t("indexing.rule.title"), f"({name}.count_nonzero(), {n})", note, [], data_dependent=note)
     picks = [
-        tuple(_unravel(f, list(x.shape)))
-        for f in range(x.numel())
-        if read(values, _unravel(f, list(x.shape)))
+        tuple(unravel(f, list(x.shape))) for f in range(x.numel()) if read(values, unravel(f, list(x.shape)))
     ]
 
     def trace(k: int, idx: tuple[int, ...]) -> Any:
@@ -541,14 +539,6 @@ def _nonzero_rule(call: Call) -> Rule:
     return Rule(
         t("indexing.rule.title"), f"({len(picks)}, {n})", note, [[len(picks), n]], trace=trace if n else None
     )
-
-
-def _unravel(flat: int, shape: list[int]) -> list[int]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return index[::-1]
 
 
 def _numel(shape: list[int]) -> int:
@@ -641,7 +631,7 @@ def _failure(call: Call, e: BaseException) -> OpError | None:
             bad = next((k for k, v in enumerate(flat) if not lo <= v < size), None)
             if bad is None:
                 continue
-            where = fmt_index(_unravel(bad, list(index.shape)))
+            where = fmt_index(unravel(bad, list(index.shape)))
             return OpError(
                 kind="index_out_of_range",
                 message=t(

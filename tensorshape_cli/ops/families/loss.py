@@ -27,6 +27,7 @@ from tensorshape_cli.ops._common import (
     shape_check,
     skipped_check,
     torch_error,
+    unravel,
 )
 from tensorshape_cli.registry import Call, OpSpec
 from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
@@ -447,16 +448,8 @@ def _rows(form: _Form) -> tuple[list[list[float]], list[Any], list[list[int]]]:
     else:
         targets = y.reshape(-1).tolist()
     shape = [x.shape[0], *x.shape[2:]]
-    index = [_unravel(i, shape) for i in range(len(rows))]
+    index = [unravel(i, shape) for i in range(len(rows))]
     return rows, targets, index
-
-
-def _unravel(flat: int, shape: list[int]) -> list[int]:
-    out = []
-    for size in reversed(shape):
-        out.append(flat % size)
-        flat //= size
-    return out[::-1]
 
 
 def _sigmoid(v: float) -> float:
@@ -613,7 +606,7 @@ def _by_hand(ex: Explanation, form: _Form, terms: torch.Tensor, out: torch.Tenso
             magnitude = abs(av[i]) + abs(bv[i]) + abs(hand[i]) + 1
             ex.checks.append(
                 Check(
-                    t(f"loss.{form.name}.by_hand", index=fmt_index(_unravel(i, list(a.shape))), written=""),
+                    t(f"loss.{form.name}.by_hand", index=fmt_index(unravel(i, list(a.shape))), written=""),
                     _element_written(form, av[i], bv[i]),
                     hand[i],
                     flat_terms[i],

@@ -21,7 +21,7 @@ from tensorshape_cli.describe import dtype_name
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
-from tensorshape_cli.ops._common import MAX_TERMS_SHOWN, agrees, eps_of, shape_check, skipped_check
+from tensorshape_cli.ops._common import MAX_TERMS_SHOWN, agrees, eps_of, shape_check, skipped_check, unravel
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
 from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
 
@@ -403,20 +403,12 @@ def _trace(xname: str, x: torch.Tensor, b: Bound, at: int, v: list[Any], value: 
     """An index points into the reduced dims: the input value there is the value returned."""
     reduced_shape = [x.shape[d] for d in b.dims]
     position = [0] * x.dim()
-    for d, i in zip(b.dims, _unravel(at, reduced_shape), strict=True):
+    for d, i in zip(b.dims, unravel(at, reduced_shape), strict=True):
         position[d] = i
     found = v[at] if 0 <= at < len(v) else math.nan
     same = found == value or (math.isnan(float(found)) and math.isnan(float(value)))
     where = f"{xname}[{fmt_index(position)}]" if position else xname
     return Check(t("reduction.check.index", index=at), where, found, value, bool(same))
-
-
-def _unravel(flat: int, shape: Sequence[int]) -> list[int]:
-    out = []
-    for size in reversed(shape):
-        out.append(flat % size if size else 0)
-        flat //= max(size, 1)
-    return out[::-1]
 
 
 def _along_checks(
