@@ -569,6 +569,18 @@ def doc_texts(doc: dict[str, Any]) -> tuple[list[str], list[str]]:
     return words, code
 
 
+# torch's own words as a Spanish message quotes them: "… (según torch: …)"
+TORCH_QUOTED_ES = re.compile(r"\(según torch: .*\)")
+
+
+def english_words(doc: dict[str, Any]) -> list[str]:
+    """English words standing alone in what a user reads of one JSON explanation; torch's
+    own words, quoted as they are, left out."""
+    words, _ = doc_texts(doc)
+    texts = [TORCH_QUOTED_ES.sub("", TORCH_QUOTED.sub("", w)) for w in words]
+    return [w for text in texts for w in WORD.findall(text) if w.lower() in ENGLISH_WORDS]
+
+
 def visible_texts(args: list[str], lang_args: tuple[str, ...] = ("--lang", "es")) -> list[str]:
     """What a user reads, leaving out code: JSON text fields, plain lines, stderr."""
     texts: list[str] = []

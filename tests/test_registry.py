@@ -144,6 +144,14 @@ def test_a_step_records_outputs_and_value_only_when_there_are_some():
     assert Step("t", "c", value=3).to_dict()["value"] == 3
 
 
+@pytest.mark.parametrize("spec", list(registry.specs()), ids=lambda spec: spec.name)
+def test_every_target_of_a_spec_resolves_to_a_callable_that_spec_claims(spec):
+    for path in spec.targets:
+        target = registry.resolve(path)
+        assert target is not None, path
+        assert registry.for_callable(target) is spec, path
+
+
 def test_no_torch_callable_is_claimed_by_two_specs():
     """for_callable picks one spec per callable: two claims would make the choice an accident
     of import order."""
