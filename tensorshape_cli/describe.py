@@ -23,12 +23,17 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def info(t: torch.Tensor, marked: Iterable[int] = ()) -> TensorInfo:
+    import torch
+
     is_meta = t.device.type == "meta"
+    strided = t.layout == torch.strided
+    if not strided:  # sparse (x.to_sparse_csr()) or mkldnn: no strides; the values read dense
+        t = t.to_dense()
     result = TensorInfo(
         shape=list(t.shape),
         dtype=dtype_name(t.dtype),
-        stride=list(t.stride()),
-        contiguous=t.is_contiguous(),
+        stride=list(t.stride()) if strided else [],
+        contiguous=strided and t.is_contiguous(),
         marked=sorted({d % t.dim() for d in marked} if t.dim() else set()),
         meta=is_meta,
     )
