@@ -153,3 +153,17 @@ def test_a_random_allowed_op_on_random_operands_agrees_with_torch(path, shapes, 
     tensors = [torch.randn(shape, generator=generator) for shape in shapes]
     problem = _disagreement(path, tensors, extra)
     assert problem is None, problem
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_every_allowed_op_agrees_with_torch_on_shape_only_operands():
+    """The same calls on meta tensors (`shape(2, 3)`): torch's own shapes and dtypes, or a
+    failure where torch (its meta kernels) raises."""
+    found = []
+    for path in PATHS:
+        for shapes, extra in SWEEP:
+            tensors = [torch.empty(shape, device="meta") for shape in shapes]
+            problem = _disagreement(path, tensors, extra)
+            if problem:
+                found.append(problem)
+    assert not found, "\n".join(found)
