@@ -95,7 +95,7 @@ def summary(t: torch.Tensor) -> dict[str, float | int | None]:
     result): the summary is computed once per run for each set of elements.
     """
     key = _elements_key(t)
-    memo = settings.current().summaries
+    memo = settings.memo().summaries
     if key in memo:
         memo[key] = memo.pop(key)  # most recently used last
     else:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tensorshape_cli import registry
+from tensorshape_cli import registry, settings
 from tensorshape_cli.describe import dtype_name
 from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
@@ -43,8 +42,6 @@ MAX_HAND_TERMS = 20_000
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # letters for ops whose dims have no conventional names (inner, tensordot): i, j, … first
 POOL = "ijlmnopqrstuvwxyzabcdefgh"
-
-_SAID: ContextVar[str] = ContextVar("contraction_said", default="")
 
 # Message ids built at run time (tests check each is in both catalogs).
 RUN_TIME_IDS = (
@@ -595,8 +592,8 @@ def _respell(call: Call, plan: Plan, which: int, new: str) -> str:
 
 
 def _said() -> str:
-    """torch's own message for the failing call, quoted in ours."""
-    return _SAID.get()
+    """torch's own message for the failing call, quoted in ours (kept in the run's memo)."""
+    return settings.memo().said
 
 
 # --- the explanation ------------------------------------------------------------------------------
@@ -619,11 +616,13 @@ def _explain(op: str, call: Call) -> Explanation:
     if op == "kron":
         return _explain_kron(ex, call)
     ok, result = _calls.run(ex, call)
-    token = _SAID.set(ex.error.message if ex.error is not None else "")
+    memo = settings.memo()
+    outer, memo.said = memo.said, (ex.error.message if ex.error is not None else "")
     try:
-        return _explain_plan(ex, shown, call, ok, result)
+        with settings.use(settings.current(), memo):  # this run, or one for this call when outside any
+            return _explain_plan(ex, shown, call, ok, result)
     finally:
-        _SAID.reset(token)
+        memo.said = outer
 
 
 def _explain_plan(ex: Explanation, op: str, call: Call, ok: bool, result: Any) -> Explanation:

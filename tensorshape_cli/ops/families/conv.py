@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tensorshape_cli import registry
+from tensorshape_cli import registry, settings
 from tensorshape_cli.describe import info
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
@@ -959,7 +959,7 @@ def command_conv(
     if not meta:
         check_size((out_channels, cin // groups, *k), "weight")
     x = x if x.is_floating_point() else x.float()
-    torch.default_generator.manual_seed(seed)  # the CPU generator nn.ConvNd's init draws from
+    settings.seed_generator(seed)  # the CPU generator nn.ConvNd's init draws from
     m = getattr(nn, f"Conv{n}d")(
         cin, out_channels, k, bias=bias, groups=groups, device="meta" if meta else None, dtype=x.dtype
     )
