@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import ast
 import codecs
-import contextlib
 import difflib
 import json
 import math
 import os
 import re
-import stat
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tensorshape_cli import settings
+from tensorshape_cli.describe import torch_dtype
 from tensorshape_cli.errors import InputError
+from tensorshape_cli.files import expand_user, open_regular, shown_path
 from tensorshape_cli.messages import t
 from tensorshape_cli.settings import DTYPES
 from tensorshape_cli.text import fmt_count, fmt_shape
@@ -71,17 +71,6 @@ _PY_NAMES: dict[str, float | bool] = {
 _PY_NUMBER_NAMES = ("nan", "NaN", "inf", "Infinity")
 # `True, False` and `nan, 1` are literals (tuples) too; `nanometres` is not
 _STARTS_WITH_NAME = re.compile(r"(?:" + "|".join(_PY_NAMES) + r")\b")
-
-
-def torch_dtype(name: str | None) -> torch.dtype | None:
-    import torch
-
-    if name is None:
-        return None
-    if name not in DTYPES:
-        raise InputError(t("input.dtype", name=name, known=", ".join(DTYPES)))
-    dtype: torch.dtype = getattr(torch, name)
-    return dtype
 
 
 class StdinReader:
@@ -180,25 +169,9 @@ def _load(text: str, name: str, stdin: StdinReader | None) -> torch.Tensor:
     if tensor_file is not None:  # .npy, .pt, .pth, .safetensors, with an optional :KEY
         return tensorfiles.load(*tensor_file, name)
     if spec.startswith("@") or spec.lower().endswith(JSON_SUFFIXES):
-        path = _expand_user(Path(bare))
+        path = expand_user(Path(bare))
         return parse_text(read_text_file(path, name), name, source=shown_path(path))
     return parse_text(spec, name)
-
-
-def _expand_user(path: Path) -> Path:
-    """~/x.json as the shell would; `~nosuchuser/x` stays as written (a missing file)."""
-    try:
-        return path.expanduser()
-    except (RuntimeError, ValueError):  # "Could not determine home directory", a NUL
-        return path
-
-
-def shown_path(path: Path | str) -> str:
-    """A path (or a key from a file) as tshape shows it: on one line, with no control
-    characters, whatever it holds: an ESC or a newline is shown as \\x1b or \\n, so a
-    name from a file can neither drive the terminal nor break a line of -q output."""
-    text = str(path)
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def read_text_file(path: Path, name: str) -> str:
@@ -222,55 +195,6 @@ def read_text_file(path: Path, name: str) -> str:
     if not text.strip():
         raise InputError(t("input.file_empty", name=name, path=shown))
     return text
-
-
-# What a path names when it is not a regular file, for the message that refuses it.
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "input.kind_fifo"),
-    (stat.S_ISCHR, "input.kind_char"),
-    (stat.S_ISBLK, "input.kind_block"),
-    (stat.S_ISSOCK, "input.kind_socket"),
-)
-
-
-@contextlib.contextmanager
-def open_regular(path: Path, name: str) -> Iterator[BinaryIO]:
-    """Open a regular file for reading, or refuse it in one sentence (InputError).
-
-    The file is opened with O_NONBLOCK and checked with fstat on the open descriptor, so a
-    FIFO without a writer, a terminal or a device never blocks tshape, and nothing can swap
-    the file between the check and the read. Only regular files are read: a pipe is given
-    as - (standard input), which is read with the same limits.
-    """
-    shown = shown_path(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise InputError(t("input.file_missing", name=name, path=shown)) from None
-    except IsADirectoryError:
-        raise InputError(t("input.file_is_dir", name=name, path=shown)) from None
-    except PermissionError:
-        raise InputError(t("input.file_denied", name=name, path=shown)) from None
-    except OSError as e:  # a name too long, a loop of symlinks, a device that refuses
-        raise InputError(t("input.file_error", name=name, path=shown, error=e.strerror or e)) from None
-    except ValueError:  # a NUL in the path
-        raise InputError(t("input.path_nul", name=name, path=shown)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(t("input.file_is_dir", name=name, path=shown))
-        if not stat.S_ISREG(mode):
-            kind = next((key for test, key in _FILE_KINDS if test(mode)), "input.kind_other")
-            raise InputError(t("input.not_regular", name=name, path=shown, kind=t(kind)))
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        stream = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with stream:
-        yield stream
 
 
 def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:

@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tensorshape_cli import settings
+from tensorshape_cli.describe import torch_dtype
 from tensorshape_cli.errors import InputError
+from tensorshape_cli.files import expand_user, open_regular, shown_path
 from tensorshape_cli.messages import t
 from tensorshape_cli.text import fmt_count, fmt_shape
 
@@ -74,13 +76,11 @@ _SAFETENSORS_DTYPES = {
 def split_spec(spec: str) -> tuple[Path, str | None] | None:
     """`model.pt` → (model.pt, None); `model.pt:fc.weight` → (model.pt, 'fc.weight');
     None when the text names no tensor file (a literal, a constructor, a text file)."""
-    from tensorshape_cli.inputs import _expand_user
-
     if spec.lower().endswith(SUFFIXES):
-        return _expand_user(Path(spec)), None
+        return expand_user(Path(spec)), None
     match = _WITH_KEY.match(spec)
     if match:
-        return _expand_user(Path(match.group(1))), match.group(2) or None
+        return expand_user(Path(match.group(1))), match.group(2) or None
     return None
 
 
@@ -103,8 +103,6 @@ class TensorFile:
 
 def open_file(path: Path, name: str) -> TensorFile:
     """Read a tensor file's table of contents; `name` is the argument's name in messages."""
-    from tensorshape_cli.inputs import open_regular, shown_path
-
     shown = shown_path(path)
     kind = KINDS[path.suffix.lower()]
     with open_regular(path, name) as stream:  # refuses a FIFO, a device, a directory at once
@@ -127,8 +125,6 @@ def load(path: Path, key: str | None, name: str) -> torch.Tensor:
     """One tensor of a file (`key` picks it from a state dict), as the command reads it:
     on the meta device under --meta, converted to --dtype, within --max-elements."""
     import torch
-
-    from tensorshape_cli.inputs import shown_path, torch_dtype
 
     f = open_file(path, name)
     key = _pick(f, key, name)
@@ -178,8 +174,6 @@ def _is_quantized(dtype: torch.dtype) -> bool:
 
 
 def _pick(f: TensorFile, key: str | None, name: str) -> str:
-    from tensorshape_cli.inputs import shown_path
-
     keys = list(f.shapes)
     path = shown_path(f.path)
     if key is None:
@@ -210,8 +204,6 @@ def _pick(f: TensorFile, key: str | None, name: str) -> str:
 
 
 def _listing(keys: list[str]) -> str:
-    from tensorshape_cli.inputs import shown_path
-
     shown = ", ".join(shown_path(k) for k in keys[:MAX_KEYS_SHOWN])
     more = len(keys) - MAX_KEYS_SHOWN
     return shown + (t("file.more_keys", n=more) if more > 0 else "")
@@ -347,8 +339,6 @@ def _byteswapped(values: torch.Tensor) -> torch.Tensor:
 def _read_exactly(path: Path, offset: int, nbytes: int, shown: str, name: str) -> bytearray:
     """`nbytes` bytes at `offset`, or a sentence if the file ends first (truncated, perhaps
     while it was read)."""
-    from tensorshape_cli.inputs import open_regular
-
     data = bytearray(nbytes)
     with open_regular(path, name) as stream:
         stream.seek(offset)
@@ -525,8 +515,6 @@ def _ints(value: object, most: int) -> bool:
 
 
 def shown_key(key: object) -> str:
-    from tensorshape_cli.inputs import shown_path
-
     return shown_path(str(key))
 
 

@@ -34,7 +34,7 @@ def explain(
 
     Keys and the path come from the file and the user: shown with control characters
     escaped (an ESC in a key would drive the terminal, a newline would break -q's lines)."""
-    from tensorshape_cli.inputs import shown_path
+    from tensorshape_cli.files import shown_path
 
     others = [shown_path(k) for k in others or []]
     tensors = {shown_path(k): v for k, v in tensors.items()}
@@ -88,8 +88,8 @@ def load_shapes(file: str, dtype: str | None) -> tuple[str, dict[str, torch.Tens
     from pathlib import Path
 
     from tensorshape_cli import tensorfiles
+    from tensorshape_cli.describe import torch_dtype
     from tensorshape_cli.errors import InputError
-    from tensorshape_cli.inputs import torch_dtype
 
     if not file.lower().endswith(tensorfiles.SUFFIXES):
         raise InputError(t("inspect.suffix", path=file, known=", ".join(tensorfiles.SUFFIXES)))
@@ -106,7 +106,7 @@ def explain_against(
     keys the model has and the checkpoint lacks (missing), keys only the checkpoint has
     (unexpected), and keys in both whose shapes differ (size mismatch)."""
     from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, OpError
-    from tensorshape_cli.inputs import shown_path
+    from tensorshape_cli.files import shown_path
 
     ex = Explanation(
         op="inspect",
