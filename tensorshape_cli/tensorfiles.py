@@ -33,7 +33,7 @@ from tensorshape_cli.describe import torch_dtype
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.files import expand_user, open_regular, shown_path
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_count, fmt_shape
+from tensorshape_cli.text import error_line, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -246,7 +246,7 @@ def _open_pt(path: Path, stream: BinaryIO, size: int, shown: str, name: str) -> 
     except torch_pickle.UnpicklingError as e:
         if "weights only" in str(e).lower() or "weights_only" in str(e):
             raise InputError(t("file.unsafe", name=name, path=shown)) from None
-        raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_torch", name=name, path=shown, error=error_line(e, 200))) from None
     except RecursionError:
         raise InputError(t("file.not_torch", name=name, path=shown, error="nested too deeply")) from None
     except MemoryError:
@@ -256,7 +256,7 @@ def _open_pt(path: Path, stream: BinaryIO, size: int, shown: str, name: str) -> 
     except Exception as e:  # torch.load fails in many ways on a file that is not its own
         if not zipped:  # neither torch.save's zip archive nor a legacy pickle: say so plainly
             raise InputError(t("file.not_torch_at_all", name=name, path=shown)) from None
-        raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_torch", name=name, path=shown, error=error_line(e, 200))) from None
     tensors: dict[str, torch.Tensor] = {}
     others: list[str] = []
     _flatten(obj, tensors, others)
@@ -297,7 +297,7 @@ def _check_archive(stream: BinaryIO, shown: str, name: str) -> bool:
         raise
     except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, NotImplementedError, EOFError) as e:
         # a directory that lies (names not in their encoding, sizes past the end, a method zipfile lacks)
-        raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_torch", name=name, path=shown, error=error_line(e, 200))) from None
 
 
 def _read_storage(path: Path, meta: torch.Tensor, big_endian: bool, shown: str, name: str) -> torch.Tensor:
@@ -393,7 +393,7 @@ def _open_npy(path: Path, stream: BinaryIO, shown: str, name: str) -> TensorFile
             raise ValueError(f"format version {version[0]}.{version[1]}")
         shape, fortran, dtype_np = read_header(stream)
     except Exception as e:  # numpy parses the header text with tokenize and ast: any of their errors
-        raise InputError(t("file.not_npy", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_npy", name=name, path=shown, error=error_line(e, 200))) from None
     # allow_pickle=False, as numpy.load: an array of Python objects is refused, never unpickled
     if dtype_np.hasobject:
         raise InputError(t("file.npy_objects", name=name, path=shown))
@@ -459,7 +459,7 @@ def _open_safetensors(path: Path, stream: BinaryIO, size: int, shown: str, name:
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise bad(f"the header is not JSON: {_first_line(e)}") from None
+        raise bad(f"the header is not JSON: {error_line(e, 200)}") from None
     if not isinstance(header, dict):
         raise bad("the header is not a JSON object")
     data_start, data_size = 8 + length, size - 8 - length
@@ -520,8 +520,3 @@ def shown_key(key: object) -> str:
 
 def total_bytes(shapes: dict[str, torch.Tensor]) -> int:
     return sum(math.prod(v.shape) * v.element_size() for v in shapes.values())
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:200] if text else type(e).__name__

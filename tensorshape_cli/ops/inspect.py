@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_bytes, fmt_count, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_bytes, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
     import torch
 
-MAX_TERMS_SHOWN = 6
 MAX_OTHERS_SHOWN = 8
 
 CALLS = {
@@ -67,10 +66,7 @@ def explain(
     ex.steps.append(Step(t("inspect.step"), code, None, note, table))
     # The total, added up by hand from the shapes, against torch's own numel().
     by_hand = sum(math.prod(tensor.shape) for tensor in tensors.values())
-    terms = [fmt_count(math.prod(tensor.shape)) for tensor in tensors.values()]
-    if len(terms) > MAX_TERMS_SHOWN:
-        hidden = len(terms) - MAX_TERMS_SHOWN + 1
-        terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
+    terms = elide_terms([fmt_count(math.prod(tensor.shape)) for tensor in tensors.values()])
     ex.checks.append(
         Check(
             t("inspect.check.label"),

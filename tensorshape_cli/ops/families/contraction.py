@@ -22,7 +22,6 @@ from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, Check, Explanat
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import (
-    MAX_TERMS_SHOWN,
     agrees,
     eps_of,
     shape_check,
@@ -30,7 +29,7 @@ from tensorshape_cli.ops._common import (
     unravel,
     written_sum,
 )
-from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
+from tensorshape_cli.text import MAX_TERMS_SHOWN, elide_terms, fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -791,7 +790,7 @@ def _symbolic(plan: Plan, sizes: dict[str, int], index: list[int]) -> str:
             ref = f"{o.name}[{pos}]" if o.letters else o.name
             factors.append(f"{ref}.conj()" if o.conj else ref)
         terms.append("*".join(factors))
-    terms = _elide(terms[:-1] if len(combos) <= MAX_TERMS_SHOWN else terms, len(combos))
+    terms = elide_terms(terms[:-1] if len(combos) <= MAX_TERMS_SHOWN else terms, len(combos))
     text = " + ".join(terms) if terms else "0"
     if plan.addend is not None:
         name, x = plan.addend
@@ -803,13 +802,6 @@ def _symbolic(plan: Plan, sizes: dict[str, int], index: list[int]) -> str:
             else f"{text} + {ref}"
         )
     return text
-
-
-def _elide(terms: list[str], total: int) -> list[str]:
-    if total <= MAX_TERMS_SHOWN:
-        return terms
-    hidden = total - MAX_TERMS_SHOWN + 1
-    return [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
 
 
 def _addend_position(x: torch.Tensor, index: list[int]) -> list[int]:
@@ -867,7 +859,7 @@ def _hand_checks(plan: Plan, sizes: dict[str, int], result: torch.Tensor, shape:
     if all(len(f) == 2 for f in terms) and (plan.alpha, plan.beta) == (1, 1):
         expression = written_sum([(f[0], f[1]) for f in terms], tail) if terms else "0"
     else:
-        body = " + ".join(_elide(["*".join(fmt_num(x) for x in f) for f in terms], len(terms))) or "0"
+        body = " + ".join(elide_terms(["*".join(fmt_num(x) for x in f) for f in terms])) or "0"
         if tail is None:
             expression = body
         elif (plan.alpha, plan.beta) == (1, 1):

@@ -25,7 +25,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import agrees, check_size, eps_of, shape_check, skipped_check
 from tensorshape_cli.registry import Call, OpSpec
-from tensorshape_cli.text import fmt_num, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -629,9 +629,7 @@ def _idx(name: str, index: Sequence[int]) -> str:
 
 
 def _elided(terms: list[str]) -> str:
-    if len(terms) > 6:
-        terms = [*terms[:4], "…", terms[-1]]
-    return " + ".join(terms)
+    return " + ".join(elide_terms(terms, gap="…"))
 
 
 # --- failures ---------------------------------------------------------------------------------
