@@ -6,9 +6,10 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tensorshape_cli import messages, settings
+from tensorshape_cli import settings
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import ELLIPSIS, TensorInfo
+from tensorshape_cli.messages import t
 from tensorshape_cli.settings import DTYPES
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def torch_dtype(name: str | None) -> torch.dtype | None:
     if name is None:
         return None
     if name not in DTYPES:
-        raise InputError(messages.t("input.dtype", name=name, known=", ".join(DTYPES)))
+        raise InputError(t("input.dtype", name=name, known=", ".join(DTYPES)))
     dtype: torch.dtype = getattr(torch, name)
     return dtype
 
