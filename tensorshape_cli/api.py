@@ -70,7 +70,7 @@ class Trace:
         from tensorshape_cli.tracing import steps
 
         self._recorder.stop(error)
-        with settings.use(self._settings):
+        with settings.use(self._settings, self._recorder.memo):
             self.explanation = steps.build(self._recorder, call="with tshape.trace():", depth=self.depth)
         return self.explanation
 

@@ -99,10 +99,10 @@ def _open(source: str) -> Iterator[TextIO]:
         return
     from pathlib import Path
 
-    from tensorshape_cli.inputs import _expand_user, open_regular
+    from tensorshape_cli.files import expand_user, open_regular
 
     # a regular file only: a FIFO or a device (/dev/zero) is refused at once, never read
-    with open_regular(_expand_user(Path(source)), t("file.arg")) as raw:
+    with open_regular(expand_user(Path(source)), t("file.arg")) as raw:
         yield io.TextIOWrapper(raw, encoding="utf-8-sig")
 
 

@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tensorshape_cli import settings
+from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import ELLIPSIS, TensorInfo
+from tensorshape_cli.messages import t
+from tensorshape_cli.settings import DTYPES
 
 if TYPE_CHECKING:
     import torch
@@ -20,6 +23,18 @@ MAX_PREVIEW = 10_000
 
 def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def torch_dtype(name: str | None) -> torch.dtype | None:
+    """--dtype's name → torch's dtype (None: keep the tensor's own)."""
+    import torch
+
+    if name is None:
+        return None
+    if name not in DTYPES:
+        raise InputError(t("input.dtype", name=name, known=", ".join(DTYPES)))
+    dtype: torch.dtype = getattr(torch, name)
+    return dtype
 
 
 def info(t: torch.Tensor, marked: Iterable[int] = ()) -> TensorInfo:
@@ -100,7 +115,7 @@ def summary(t: torch.Tensor) -> dict[str, float | int | None]:
     result): the summary is computed once per run for each set of elements.
     """
     key = _elements_key(t)
-    memo = settings.current().summaries
+    memo = settings.memo().summaries
     if key in memo:
         memo[key] = memo.pop(key)  # most recently used last
     else:

@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import ast
 import codecs
-import contextlib
 import difflib
 import json
 import math
 import os
 import re
-import stat
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tensorshape_cli import settings
+from tensorshape_cli.describe import torch_dtype
 from tensorshape_cli.errors import InputError
+from tensorshape_cli.files import expand_user, open_regular, shown_path
 from tensorshape_cli.messages import t
 from tensorshape_cli.settings import DTYPES
-from tensorshape_cli.text import fmt_count, fmt_shape
+from tensorshape_cli.text import clip, error_line, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -71,17 +71,6 @@ _PY_NAMES: dict[str, float | bool] = {
 _PY_NUMBER_NAMES = ("nan", "NaN", "inf", "Infinity")
 # `True, False` and `nan, 1` are literals (tuples) too; `nanometres` is not
 _STARTS_WITH_NAME = re.compile(r"(?:" + "|".join(_PY_NAMES) + r")\b")
-
-
-def torch_dtype(name: str | None) -> torch.dtype | None:
-    import torch
-
-    if name is None:
-        return None
-    if name not in DTYPES:
-        raise InputError(t("input.dtype", name=name, known=", ".join(DTYPES)))
-    dtype: torch.dtype = getattr(torch, name)
-    return dtype
 
 
 class StdinReader:
@@ -180,25 +169,9 @@ def _load(text: str, name: str, stdin: StdinReader | None) -> torch.Tensor:
     if tensor_file is not None:  # .npy, .pt, .pth, .safetensors, with an optional :KEY
         return tensorfiles.load(*tensor_file, name)
     if spec.startswith("@") or spec.lower().endswith(JSON_SUFFIXES):
-        path = _expand_user(Path(bare))
+        path = expand_user(Path(bare))
         return parse_text(read_text_file(path, name), name, source=shown_path(path))
     return parse_text(spec, name)
-
-
-def _expand_user(path: Path) -> Path:
-    """~/x.json as the shell would; `~nosuchuser/x` stays as written (a missing file)."""
-    try:
-        return path.expanduser()
-    except (RuntimeError, ValueError):  # "Could not determine home directory", a NUL
-        return path
-
-
-def shown_path(path: Path | str) -> str:
-    """A path (or a key from a file) as tshape shows it: on one line, with no control
-    characters, whatever it holds: an ESC or a newline is shown as \\x1b or \\n, so a
-    name from a file can neither drive the terminal nor break a line of -q output."""
-    text = str(path)
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def read_text_file(path: Path, name: str) -> str:
@@ -224,55 +197,6 @@ def read_text_file(path: Path, name: str) -> str:
     return text
 
 
-# What a path names when it is not a regular file, for the message that refuses it.
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "input.kind_fifo"),
-    (stat.S_ISCHR, "input.kind_char"),
-    (stat.S_ISBLK, "input.kind_block"),
-    (stat.S_ISSOCK, "input.kind_socket"),
-)
-
-
-@contextlib.contextmanager
-def open_regular(path: Path, name: str) -> Iterator[BinaryIO]:
-    """Open a regular file for reading, or refuse it in one sentence (InputError).
-
-    The file is opened with O_NONBLOCK and checked with fstat on the open descriptor, so a
-    FIFO without a writer, a terminal or a device never blocks tshape, and nothing can swap
-    the file between the check and the read. Only regular files are read: a pipe is given
-    as - (standard input), which is read with the same limits.
-    """
-    shown = shown_path(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise InputError(t("input.file_missing", name=name, path=shown)) from None
-    except IsADirectoryError:
-        raise InputError(t("input.file_is_dir", name=name, path=shown)) from None
-    except PermissionError:
-        raise InputError(t("input.file_denied", name=name, path=shown)) from None
-    except OSError as e:  # a name too long, a loop of symlinks, a device that refuses
-        raise InputError(t("input.file_error", name=name, path=shown, error=e.strerror or e)) from None
-    except ValueError:  # a NUL in the path
-        raise InputError(t("input.path_nul", name=name, path=shown)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputError(t("input.file_is_dir", name=name, path=shown))
-        if not stat.S_ISREG(mode):
-            kind = next((key for test, key in _FILE_KINDS if test(mode)), "input.kind_other")
-            raise InputError(t("input.not_regular", name=name, path=shown, kind=t(kind)))
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        stream = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with stream:
-        yield stream
-
-
 def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
     """A literal or a constructor, from the command line, a file or stdin."""
     where = f"{name} ({source})" if source else name
@@ -284,7 +208,7 @@ def parse_text(text: str, name: str, source: str | None = None) -> torch.Tensor:
     if _CALL_START.match(spec):
         return _read_call(spec, where)
     hint = t("input.hint_at") if _is_file(spec) else ""
-    raise InputError(t("input.unknown", name=where, text=_clip(spec), hint=hint))
+    raise InputError(t("input.unknown", name=where, text=clip(spec), hint=hint))
 
 
 def _is_file(spec: str) -> bool:
@@ -330,7 +254,7 @@ def tensor_from_value(value: Any, where: str, dtype: torch.dtype | None = None) 
     try:
         tensor = torch.tensor(value, dtype=dtype)
     except (TypeError, ValueError, RuntimeError, OverflowError) as e:
-        raise InputError(_explain_bad_value(value, where) or f"{where}: {_first_line(e)}") from None
+        raise InputError(_explain_bad_value(value, where) or f"{where}: {error_line(e)}") from None
     return tensor
 
 
@@ -395,7 +319,7 @@ def _python_literal(spec: str, where: str) -> Any:
         raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
     except ValueError as e:  # e.g. a NUL character, on older Pythons
         raise InputError(
-            t("input.syntax", name=where, col=0, error=_first_line(e), near=_near(spec, 0))
+            t("input.syntax", name=where, col=0, error=error_line(e), near=_near(spec, 0))
         ) from None
     return _literal_node(tree.body, spec, where, 0)
 
@@ -422,7 +346,7 @@ def _literal_node(node: ast.expr, spec: str, where: str, depth: int) -> Any:
             return -inner if isinstance(node.op, ast.USub) else inner
     col = getattr(node, "col_offset", 0) + 1
     snippet = ast.get_source_segment(spec, node) or type(node).__name__
-    raise InputError(t("input.not_number", name=where, col=col, text=_clip(snippet, 30)))
+    raise InputError(t("input.not_number", name=where, col=col, text=clip(snippet, 30)))
 
 
 def _explain_bad_value(value: Any, where: str) -> str | None:
@@ -448,9 +372,9 @@ def _explain_bad_value(value: Any, where: str) -> str | None:
             return None
         if isinstance(v, int):
             if not -(2**63) <= v < 2**63:
-                return t("input.int_overflow", name=where, index=at, value=_clip(str(v), 24))
+                return t("input.int_overflow", name=where, index=at, value=clip(str(v), 24))
             return None
-        return t("input.not_a_number", name=where, index=at, text=_clip(json.dumps(v), 24))
+        return t("input.not_a_number", name=where, index=at, text=clip(json.dumps(v), 24))
 
     return walk(value, ())
 
@@ -483,7 +407,7 @@ def _read_call(spec: str, where: str) -> torch.Tensor:
         raise InputError(t("input.too_deep", name=where, limit=MAX_DEPTH)) from None
     except ValueError as e:
         raise InputError(
-            t("input.syntax", name=where, col=0, error=_first_line(e), near=_near(spec, 0))
+            t("input.syntax", name=where, col=0, error=error_line(e), near=_near(spec, 0))
         ) from None
     chain: list[ast.expr] = []  # the methods, outermost first
     node = tree.body
@@ -496,7 +420,7 @@ def _read_call(spec: str, where: str) -> torch.Tensor:
         node = attribute.value
     if isinstance(node, ast.Call) and _func_name(node.func) is None and _is_dotted_name(node.func):
         # torch.nn.functional.relu(x): a function of a submodule, not a constructor
-        func = _clip(_segment(text, node.func), 30)
+        func = clip(_segment(text, node.func), 30)
         raise InputError(
             t("input.constructor", name=where, func=func, known=", ".join(CONSTRUCTORS), hint="")
         )
@@ -536,7 +460,7 @@ def _func_name(func: ast.expr) -> str | None:
 def _not_part(node: ast.AST, text: str, where: str) -> InputError:
     snippet = ast.get_source_segment(text, node) or type(node).__name__
     col = getattr(node, "col_offset", 0) + 1
-    return InputError(t("input.not_part", name=where, col=col, text=_clip(snippet, 30)))
+    return InputError(t("input.not_part", name=where, col=col, text=clip(snippet, 30)))
 
 
 def _read_long_call(spec: str, where: str) -> torch.Tensor:
@@ -559,7 +483,7 @@ def _constructor_call(node: ast.Call, text: str, where: str) -> torch.Tensor:
         close = difflib.get_close_matches(func, CONSTRUCTORS, n=1)
         hint = t("input.did_you_mean", name=close[0]) if close else ""
         raise InputError(
-            t("input.constructor", name=where, func=_clip(func, 30), known=", ".join(CONSTRUCTORS), hint=hint)
+            t("input.constructor", name=where, func=clip(func, 30), known=", ".join(CONSTRUCTORS), hint=hint)
         )
     for arg in node.args:
         if isinstance(arg, ast.Starred):
@@ -573,7 +497,7 @@ def _constructor_call(node: ast.Call, text: str, where: str) -> torch.Tensor:
         args = _size_values(options.pop("size"), func, text, where)
     else:
         args = _constructor_args(func, node.args, text, where)
-    call = f"{func}({_clip(', '.join(_segment(text, a) for a in node.args))})"
+    call = f"{func}({clip(', '.join(_segment(text, a) for a in node.args))})"
     return construct(func, args, where, call, options.get("dtype"), options.get("device") == "meta")
 
 
@@ -591,7 +515,7 @@ def _keywords(func: str, node: ast.Call, text: str, where: str) -> dict[str, Any
         elif key == "device":
             device = value.value if isinstance(value, ast.Constant) else None
             if device not in ("cpu", "meta"):
-                raise InputError(t("input.device", name=where, text=_clip(_segment(text, value), 30)))
+                raise InputError(t("input.device", name=where, text=clip(_segment(text, value), 30)))
             options["device"] = device
         elif key == "requires_grad":  # set aside: tshape shows values and shapes, not gradients
             if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
@@ -622,7 +546,7 @@ def _dtype_node(node: ast.expr, text: str, where: str) -> torch.dtype:
     canonical = _DTYPE_ALIASES.get(name, name) if name else None
     if canonical not in DTYPES:
         raise InputError(
-            t("input.dtype_value", name=where, text=_clip(_segment(text, node), 30), known=", ".join(DTYPES))
+            t("input.dtype_value", name=where, text=clip(_segment(text, node), 30), known=", ".join(DTYPES))
         )
     dtype: torch.dtype = getattr(torch, str(canonical))
     return dtype
@@ -644,7 +568,7 @@ def _tensor_call(node: ast.Call, options: dict[str, Any], text: str, where: str)
         empty = isinstance(data, ast.List) and not data.elts
         meta = options.get("device") == "meta" or settings.current().meta
         if not ((elided and meta) or (empty and math.prod(size) == 0)):
-            raise InputError(t("input.size_printed", name=where, size=_clip(_segment(text, size_node), 30)))
+            raise InputError(t("input.size_printed", name=where, size=clip(_segment(text, size_node), 30)))
         sizes = [int(s) for s in size]
         return torch.empty(
             sizes, dtype=dtype or torch_dtype(settings.current().dtype), device="meta" if elided else "cpu"
@@ -672,7 +596,7 @@ def _constructor_args(func: str, nodes: list[ast.expr], text: str, where: str) -
             values.append(_literal_node(node, text, where, 0))  # a list is refused below
         except InputError:
             raise InputError(
-                t("input.constructor_arg", name=where, func=func, arg=_clip(_segment(text, node), 20))
+                t("input.constructor_arg", name=where, func=func, arg=clip(_segment(text, node), 20))
             ) from None
     return _number_args(func, values, [_segment(text, n) for n in nodes], where)
 
@@ -685,7 +609,7 @@ def _number_args(func: str, values: list[Any], shown: list[str], where: str) -> 
         integer = type(value) is int
         finite_float = type(value) is float and math.isfinite(value)
         if not (integer or (func == "arange" and finite_float)):
-            raise InputError(t("input.constructor_arg", name=where, func=func, arg=_clip(text, 20)))
+            raise InputError(t("input.constructor_arg", name=where, func=func, arg=clip(text, 20)))
         args.append(value)
     if func == "arange" and not 1 <= len(args) <= 3:
         raise InputError(t("input.arange_args", name=where))
@@ -745,7 +669,7 @@ def construct(
         fill = torch.zeros if func == "zeros" else torch.ones
         return fill(sizes, dtype=dtype, device=device)
     except (RuntimeError, TypeError, ValueError, OverflowError) as e:  # arange(-1e308, 1e308) on meta
-        raise InputError(t("input.torch_refused", name=where, call=call, error=_first_line(e))) from None
+        raise InputError(t("input.torch_refused", name=where, call=call, error=error_line(e))) from None
 
 
 def _apply_method(tensor: torch.Tensor, node: ast.expr, text: str, where: str) -> torch.Tensor:
@@ -755,7 +679,7 @@ def _apply_method(tensor: torch.Tensor, node: ast.expr, text: str, where: str) -
     if isinstance(node, ast.Attribute):  # .T, .mT
         if node.attr not in ATTRIBUTES:
             raise InputError(
-                t("input.method", name=where, method=_clip(node.attr, 30), known=_known_methods())
+                t("input.method", name=where, method=clip(node.attr, 30), known=_known_methods())
             )
         shown = "." + node.attr
         apply: Callable[[], torch.Tensor] = lambda: getattr(tensor, node.attr)  # noqa: E731
@@ -764,7 +688,7 @@ def _apply_method(tensor: torch.Tensor, node: ast.expr, text: str, where: str) -
         name = node.func.attr
         if name not in METHODS:
             raise InputError(
-                t("input.method", name=where, method=_clip(name, 30) + "()", known=_known_methods())
+                t("input.method", name=where, method=clip(name, 30) + "()", known=_known_methods())
             )
         parts = [_segment(text, a) for a in node.args] + [_segment(text, k) for k in node.keywords]
         shown = f".{name}({', '.join(parts)})"
@@ -776,10 +700,10 @@ def _apply_method(tensor: torch.Tensor, node: ast.expr, text: str, where: str) -
             result = apply()
     except (RuntimeError, TypeError, ValueError, IndexError) as e:
         raise InputError(
-            t("input.torch_refused", name=where, call=_clip(shown), error=_first_line(e))
+            t("input.torch_refused", name=where, call=clip(shown), error=error_line(e))
         ) from None
     if not isinstance(result, torch.Tensor):
-        raise InputError(t("input.method", name=where, method=_clip(shown, 30), known=_known_methods()))
+        raise InputError(t("input.method", name=where, method=clip(shown, 30), known=_known_methods()))
     return result
 
 
@@ -797,7 +721,7 @@ def _method_args(name: str, node: ast.Call, text: str, where: str) -> tuple[list
 
     def integers(arg: ast.expr) -> Any:
         refused = InputError(
-            t("input.method_arg", name=where, method=name, arg=_clip(_segment(text, arg), 20))
+            t("input.method_arg", name=where, method=name, arg=clip(_segment(text, arg), 20))
         )
         try:
             value = _literal_node(arg, text, where, 0)  # an int, or one tuple of them
@@ -851,7 +775,7 @@ def parse_shape(text: str, what: str = "--shape") -> list[int]:
         try:
             values.append(int(part))
         except ValueError:
-            raise InputError(t("input.shape", what=what, text=_clip(text), part=_clip(part, 20))) from None
+            raise InputError(t("input.shape", what=what, text=clip(text), part=clip(part, 20))) from None
     if len(values) > MAX_DEPTH:
         raise InputError(t("input.too_many_dims", name=what, count=len(values), limit=MAX_DEPTH))
     return values
@@ -874,15 +798,6 @@ def _fmt_huge(n: float) -> str:
     return fmt_count(int(n)) if n < 1e15 else f"{float(n):.3g}"
 
 
-def _clip(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _near(spec: str, col: int) -> str:
     start = max(0, col - 10)
-    return _clip(spec[start : col + 10], 24)
-
-
-def _first_line(e: BaseException) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return clip(spec[start : col + 10], 24)

@@ -256,13 +256,13 @@ def check_export(path: str | None) -> str | None:
     import stat
     from pathlib import Path
 
-    from tensorshape_cli.inputs import _expand_user
+    from tensorshape_cli.files import expand_user
     from tensorshape_cli.options import EXPORT_SUFFIXES
 
     shown = _shown(path)
     if not path.lower().endswith(EXPORT_SUFFIXES):
         raise InputError(t("export.suffix", path=shown))
-    target = _expand_user(Path(path))
+    target = expand_user(Path(path))
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:
@@ -316,7 +316,7 @@ def write_export(explanations: list[Explanation], path: str) -> None:
 
 
 def _shown(path: object) -> str:
-    from tensorshape_cli.inputs import shown_path
+    from tensorshape_cli.files import shown_path
 
     return shown_path(str(path))
 

@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tensorshape_cli import settings
+from tensorshape_cli.describe import torch_dtype
 from tensorshape_cli.errors import InputError
+from tensorshape_cli.files import expand_user, open_regular, shown_path
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_count, fmt_shape
+from tensorshape_cli.text import error_line, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -74,13 +76,11 @@ _SAFETENSORS_DTYPES = {
 def split_spec(spec: str) -> tuple[Path, str | None] | None:
     """`model.pt` → (model.pt, None); `model.pt:fc.weight` → (model.pt, 'fc.weight');
     None when the text names no tensor file (a literal, a constructor, a text file)."""
-    from tensorshape_cli.inputs import _expand_user
-
     if spec.lower().endswith(SUFFIXES):
-        return _expand_user(Path(spec)), None
+        return expand_user(Path(spec)), None
     match = _WITH_KEY.match(spec)
     if match:
-        return _expand_user(Path(match.group(1))), match.group(2) or None
+        return expand_user(Path(match.group(1))), match.group(2) or None
     return None
 
 
@@ -103,8 +103,6 @@ class TensorFile:
 
 def open_file(path: Path, name: str) -> TensorFile:
     """Read a tensor file's table of contents; `name` is the argument's name in messages."""
-    from tensorshape_cli.inputs import open_regular, shown_path
-
     shown = shown_path(path)
     kind = KINDS[path.suffix.lower()]
     with open_regular(path, name) as stream:  # refuses a FIFO, a device, a directory at once
@@ -127,8 +125,6 @@ def load(path: Path, key: str | None, name: str) -> torch.Tensor:
     """One tensor of a file (`key` picks it from a state dict), as the command reads it:
     on the meta device under --meta, converted to --dtype, within --max-elements."""
     import torch
-
-    from tensorshape_cli.inputs import shown_path, torch_dtype
 
     f = open_file(path, name)
     key = _pick(f, key, name)
@@ -178,8 +174,6 @@ def _is_quantized(dtype: torch.dtype) -> bool:
 
 
 def _pick(f: TensorFile, key: str | None, name: str) -> str:
-    from tensorshape_cli.inputs import shown_path
-
     keys = list(f.shapes)
     path = shown_path(f.path)
     if key is None:
@@ -210,8 +204,6 @@ def _pick(f: TensorFile, key: str | None, name: str) -> str:
 
 
 def _listing(keys: list[str]) -> str:
-    from tensorshape_cli.inputs import shown_path
-
     shown = ", ".join(shown_path(k) for k in keys[:MAX_KEYS_SHOWN])
     more = len(keys) - MAX_KEYS_SHOWN
     return shown + (t("file.more_keys", n=more) if more > 0 else "")
@@ -254,7 +246,7 @@ def _open_pt(path: Path, stream: BinaryIO, size: int, shown: str, name: str) -> 
     except torch_pickle.UnpicklingError as e:
         if "weights only" in str(e).lower() or "weights_only" in str(e):
             raise InputError(t("file.unsafe", name=name, path=shown)) from None
-        raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_torch", name=name, path=shown, error=error_line(e, 200))) from None
     except RecursionError:
         raise InputError(t("file.not_torch", name=name, path=shown, error="nested too deeply")) from None
     except MemoryError:
@@ -264,7 +256,7 @@ def _open_pt(path: Path, stream: BinaryIO, size: int, shown: str, name: str) -> 
     except Exception as e:  # torch.load fails in many ways on a file that is not its own
         if not zipped:  # neither torch.save's zip archive nor a legacy pickle: say so plainly
             raise InputError(t("file.not_torch_at_all", name=name, path=shown)) from None
-        raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_torch", name=name, path=shown, error=error_line(e, 200))) from None
     tensors: dict[str, torch.Tensor] = {}
     others: list[str] = []
     _flatten(obj, tensors, others)
@@ -305,7 +297,7 @@ def _check_archive(stream: BinaryIO, shown: str, name: str) -> bool:
         raise
     except (zipfile.BadZipFile, UnicodeDecodeError, ValueError, NotImplementedError, EOFError) as e:
         # a directory that lies (names not in their encoding, sizes past the end, a method zipfile lacks)
-        raise InputError(t("file.not_torch", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_torch", name=name, path=shown, error=error_line(e, 200))) from None
 
 
 def _read_storage(path: Path, meta: torch.Tensor, big_endian: bool, shown: str, name: str) -> torch.Tensor:
@@ -347,8 +339,6 @@ def _byteswapped(values: torch.Tensor) -> torch.Tensor:
 def _read_exactly(path: Path, offset: int, nbytes: int, shown: str, name: str) -> bytearray:
     """`nbytes` bytes at `offset`, or a sentence if the file ends first (truncated, perhaps
     while it was read)."""
-    from tensorshape_cli.inputs import open_regular
-
     data = bytearray(nbytes)
     with open_regular(path, name) as stream:
         stream.seek(offset)
@@ -403,7 +393,7 @@ def _open_npy(path: Path, stream: BinaryIO, shown: str, name: str) -> TensorFile
             raise ValueError(f"format version {version[0]}.{version[1]}")
         shape, fortran, dtype_np = read_header(stream)
     except Exception as e:  # numpy parses the header text with tokenize and ast: any of their errors
-        raise InputError(t("file.not_npy", name=name, path=shown, error=_first_line(e))) from None
+        raise InputError(t("file.not_npy", name=name, path=shown, error=error_line(e, 200))) from None
     # allow_pickle=False, as numpy.load: an array of Python objects is refused, never unpickled
     if dtype_np.hasobject:
         raise InputError(t("file.npy_objects", name=name, path=shown))
@@ -469,7 +459,7 @@ def _open_safetensors(path: Path, stream: BinaryIO, size: int, shown: str, name:
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise bad(f"the header is not JSON: {_first_line(e)}") from None
+        raise bad(f"the header is not JSON: {error_line(e, 200)}") from None
     if not isinstance(header, dict):
         raise bad("the header is not a JSON object")
     data_start, data_size = 8 + length, size - 8 - length
@@ -525,15 +515,8 @@ def _ints(value: object, most: int) -> bool:
 
 
 def shown_key(key: object) -> str:
-    from tensorshape_cli.inputs import shown_path
-
     return shown_path(str(key))
 
 
 def total_bytes(shapes: dict[str, torch.Tensor]) -> int:
     return sum(math.prod(v.shape) * v.element_size() for v in shapes.values())
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:200] if text else type(e).__name__

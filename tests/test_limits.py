@@ -458,10 +458,11 @@ def test_a_long_expression_does_not_keep_every_intermediate_alive():
 def test_the_summary_memo_is_bounded_by_max_elements():
     from tensorshape_cli import describe, settings
 
-    with settings.use(settings.Settings(max_elements=1000)) as s:
+    with settings.use(settings.Settings(max_elements=1000)):
+        memo = settings.memo()
         kept = [torch.full((400,), float(i)) for i in range(5)]
         for i, x in enumerate(kept):
             assert describe.summary(x)["max"] == float(x.max())
-            assert sum(v.numel() for v, _ in s.summaries.values()) <= 1000, i
+            assert sum(v.numel() for v, _ in memo.summaries.values()) <= 1000, i
         # a tensor let go is summarised again, from its own elements
         assert describe.summary(kept[0])["max"] == float(kept[0].max())

@@ -45,8 +45,8 @@ RUNTIME_IDS: dict[tuple[str, str], str | list[str]] = {
     ("expr/parser.py", "WRITING_KEYWORDS[kw.arg]"): _table_ids(
         "tensorshape_cli.expr.parser", "WRITING_KEYWORDS"
     ),
-    # inputs._FILE_KINDS (test, id) pairs, or "input.kind_other"
-    ("inputs.py", "kind"): [*_table_ids("tensorshape_cli.inputs", "_FILE_KINDS"), "input.kind_other"],
+    # files._FILE_KINDS (test, id) pairs, or "input.kind_other"
+    ("files.py", "kind"): [*_table_ids("tensorshape_cli.files", "_FILE_KINDS"), "input.kind_other"],
     ("ops/demo.py", "what"): _table_ids("tensorshape_cli.ops.demo", "PARTS"),
     # f"normalization.{b.kind}.rule", each call under its own `if b.kind …`
     ("ops/families/normalization.py", "rule"): r"normalization\.[a-z_]+\.rule",

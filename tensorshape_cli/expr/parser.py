@@ -16,7 +16,7 @@ from typing import Any
 
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_count
+from tensorshape_cli.text import clip, fmt_count
 
 MAX_CHARS = 1000
 MAX_DEPTH = 32  # nesting of the syntax tree
@@ -141,11 +141,6 @@ def dotted(node: ast.expr, bound: set[str]) -> str:
     if isinstance(node, ast.Name) and node.id in ROOTS and node.id not in bound:
         return ".".join([ROOTS[node.id], *reversed(parts)])
     return ""
-
-
-def clip(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _Checker:

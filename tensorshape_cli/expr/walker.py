@@ -19,11 +19,11 @@ from tensorshape_cli import registry, settings
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Explanation, OpError, Step, Table, TensorInfo
 from tensorshape_cli.expr import guards
-from tensorshape_cli.expr.parser import ROOTS, Program, Refused, clip, dotted
+from tensorshape_cli.expr.parser import ROOTS, Program, Refused, dotted
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import torch_error
 from tensorshape_cli.registry import Call, OpSpec
-from tensorshape_cli.text import fmt_shape
+from tensorshape_cli.text import clip, fmt_shape
 from tensorshape_cli.torchmeta import to_meta
 
 if TYPE_CHECKING:

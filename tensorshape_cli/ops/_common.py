@@ -10,12 +10,11 @@ from tensorshape_cli import settings
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, OpError, Step
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_count, fmt_num, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_count, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
 
-MAX_TERMS_SHOWN = 6
 MaybeTensor = TypeVar("MaybeTensor", bound="torch.Tensor | None")
 
 # What torch raises when it refuses an operation: a RuntimeError for most shape errors,
@@ -52,11 +51,7 @@ def check_size(shape: Sequence[int], what: str) -> None:
 
 def written_sum(pairs: Sequence[tuple[object, object]], tail: object | None = None) -> str:
     """'1*1 + 5*3 + 9*5' (+ bias), eliding the middle of long sums."""
-    terms = [f"{fmt_num(a)}*{fmt_num(b)}" for a, b in pairs]
-    if len(terms) > MAX_TERMS_SHOWN:
-        hidden = len(terms) - MAX_TERMS_SHOWN + 1
-        terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
-    text = " + ".join(terms)
+    text = " + ".join(elide_terms([f"{fmt_num(a)}*{fmt_num(b)}" for a, b in pairs]))
     if tail is not None:
         text += f" + {fmt_num(tail)}"
     return text

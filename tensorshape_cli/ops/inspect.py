@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, Step, Table
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_bytes, fmt_count, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_bytes, fmt_count, fmt_shape
 
 if TYPE_CHECKING:
     import torch
 
-MAX_TERMS_SHOWN = 6
 MAX_OTHERS_SHOWN = 8
 
 CALLS = {
@@ -34,7 +33,7 @@ def explain(
 
     Keys and the path come from the file and the user: shown with control characters
     escaped (an ESC in a key would drive the terminal, a newline would break -q's lines)."""
-    from tensorshape_cli.inputs import shown_path
+    from tensorshape_cli.files import shown_path
 
     others = [shown_path(k) for k in others or []]
     tensors = {shown_path(k): v for k, v in tensors.items()}
@@ -67,10 +66,7 @@ def explain(
     ex.steps.append(Step(t("inspect.step"), code, None, note, table))
     # The total, added up by hand from the shapes, against torch's own numel().
     by_hand = sum(math.prod(tensor.shape) for tensor in tensors.values())
-    terms = [fmt_count(math.prod(tensor.shape)) for tensor in tensors.values()]
-    if len(terms) > MAX_TERMS_SHOWN:
-        hidden = len(terms) - MAX_TERMS_SHOWN + 1
-        terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
+    terms = elide_terms([fmt_count(math.prod(tensor.shape)) for tensor in tensors.values()])
     ex.checks.append(
         Check(
             t("inspect.check.label"),
@@ -88,8 +84,8 @@ def load_shapes(file: str, dtype: str | None) -> tuple[str, dict[str, torch.Tens
     from pathlib import Path
 
     from tensorshape_cli import tensorfiles
+    from tensorshape_cli.describe import torch_dtype
     from tensorshape_cli.errors import InputError
-    from tensorshape_cli.inputs import torch_dtype
 
     if not file.lower().endswith(tensorfiles.SUFFIXES):
         raise InputError(t("inspect.suffix", path=file, known=", ".join(tensorfiles.SUFFIXES)))
@@ -106,7 +102,7 @@ def explain_against(
     keys the model has and the checkpoint lacks (missing), keys only the checkpoint has
     (unexpected), and keys in both whose shapes differ (size mismatch)."""
     from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, OpError
-    from tensorshape_cli.inputs import shown_path
+    from tensorshape_cli.files import shown_path
 
     ex = Explanation(
         op="inspect",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from tensorshape_cli import settings
 from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
@@ -112,10 +113,7 @@ def explain(
     if not meta:  # the layer's own weight, and y, before torch allocates them
         check_size((out, in_features), "weight")
         check_size((*x.shape[:-1], out), "y = m(x)")
-    # nn.Linear draws its initial parameters from the global CPU generator. This is what
-    # torch.manual_seed(seed) does for the CPU, without the lazy seeding of CUDA/XPU/MTIA that
-    # records a stack trace on every call (milliseconds each, per line of a `tshape run`).
-    torch.default_generator.manual_seed(seed)
+    settings.seed_generator(seed)  # nn.Linear draws its initial parameters from the CPU generator
     m = nn.Linear(in_features, out, bias=use_bias, dtype=dtype, device="meta" if meta else None)
     ex.call = f"nn.Linear(in_features={in_features}, out_features={out}, bias={use_bias})(x)"
     bound = 1 / math.sqrt(in_features) if in_features else 0.0

@@ -18,7 +18,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops._broadcast import align, mismatch_error
 from tensorshape_cli.ops._common import torch_error
 from tensorshape_cli.registry import Call, OpSpec, Shape, Unfit, register
-from tensorshape_cli.text import fmt_count, fmt_shape
+from tensorshape_cli.text import clip, fmt_count, fmt_shape
 
 COLUMN_WIDTH = 24  # an operand's code as a table column, clipped
 MAX_DIGITS = 10_000  # a Python number ** may make, before it is refused
@@ -39,12 +39,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _names(call: Call) -> list[str]:
-    return [_clip(n) for n in call.names(0, len(call.args))]
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= COLUMN_WIDTH else text[: COLUMN_WIDTH - 1] + "…"
+    return [clip(n, COLUMN_WIDTH) for n in call.names(0, len(call.args))]
 
 
 def _type_error(call: Call) -> OpError | None:
@@ -165,7 +160,7 @@ def _explain_index_plainly(call: Call) -> Explanation:
     if not _is_tensor(out):
         ex.steps.append(Step(t("step.result"), call.code, None, ""))
         return ex
-    ex.inputs = {_clip(call.names(0, 1)[0]): info(base)}
+    ex.inputs = {clip(call.names(0, 1)[0], COLUMN_WIDTH): info(base)}
     ex.result = info(out)
     parts = key if isinstance(key, tuple) else (key,)
     advanced = any(isinstance(p, (torch.Tensor, list)) for p in parts)

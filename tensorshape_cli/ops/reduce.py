@@ -10,7 +10,6 @@ from tensorshape_cli.describe import dtype_name, info
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import (
-    MAX_TERMS_SHOWN,
     agrees,
     eps_of,
     shape_check,
@@ -19,7 +18,7 @@ from tensorshape_cli.ops._common import (
     unravel,
 )
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
-from tensorshape_cli.text import fmt_args, fmt_index, fmt_num, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_args, fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -166,11 +165,7 @@ def _hand_checks(x: torch.Tensor, y: torch.Tensor, reduced: list[int], how: str)
 
 
 def _written(values: list[object], how: str) -> str:
-    terms = [fmt_num(v) for v in values]
-    if len(terms) > MAX_TERMS_SHOWN:
-        hidden = len(terms) - MAX_TERMS_SHOWN + 1
-        terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
-    text = " + ".join(terms) or "0"
+    text = " + ".join(elide_terms([fmt_num(v) for v in values])) or "0"
     return f"({text}) / {len(values)}" if how == "mean" else text
 
 

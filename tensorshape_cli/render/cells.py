@@ -7,7 +7,7 @@ from typing import Any
 
 from tensorshape_cli.explanation import ELLIPSIS, MISMATCH, Table, TensorInfo
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_num
+from tensorshape_cli.text import fmt_nonfinite, fmt_num
 
 
 def flat(values: Any) -> list[Any]:
@@ -39,10 +39,8 @@ def cell(value: Any, fmt: str) -> str:
         return "..."
     if isinstance(value, bool) or not fmt or not isinstance(value, float):
         return str(value)
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
+    if not math.isfinite(value):
+        return fmt_nonfinite(value)
     if fmt == "int.":
         return f"{value:.0f}."
     return format(value, fmt)

@@ -7,12 +7,13 @@ import math
 from typing import Any, TextIO
 
 from tensorshape_cli.explanation import Explanation
+from tensorshape_cli.text import fmt_nonfinite
 
 
 def _finite(obj: Any) -> Any:
     # JSON has no NaN or Infinity: write them as the strings "nan", "inf", "-inf".
     if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+        return fmt_nonfinite(obj)
     if isinstance(obj, list):
         return [_finite(v) for v in obj]
     if isinstance(obj, dict):

@@ -106,6 +106,8 @@ class Failure:
 class Recorder:
     def __init__(self, settings: settings_mod.Settings | None = None) -> None:
         self.settings = settings or settings_mod.current()
+        # one run with the code that records: its hooks resume it (settings_mod.use)
+        self.memo = settings_mod.memo() if settings is None else settings_mod.Memo()
         self.root = Node(path=None, cls="")
         self._stack: list[tuple[Node, int]] = [(self.root, 0)]
         self._paths: dict[int, tuple[Any, str]] = {}
@@ -171,7 +173,7 @@ class Recorder:
     ) -> None:
         self._busy = True
         try:
-            with settings_mod.use(self.settings):
+            with settings_mod.use(self.settings, self.memo):
                 self._add(func, args, kwargs, out, error)
         finally:
             self._busy = False
@@ -206,7 +208,7 @@ class Recorder:
             if self.values > MAX_VALUES:
                 first.values = None
         # describe.summary remembers each tensor it summarised (holding it): not across calls
-        self.settings.summaries.clear()
+        self.memo.summaries.clear()
         return first, [list(t.shape) for t in tensors[1:]]
 
     # --- modules ----------------------------------------------------------------------------
@@ -250,7 +252,7 @@ class Recorder:
             return
         self._busy = True
         try:
-            with settings_mod.use(self.settings):
+            with settings_mod.use(self.settings, self.memo):
                 node.output, node.more_outputs = self._outputs(output)
         finally:
             self._busy = False

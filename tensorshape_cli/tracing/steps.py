@@ -15,7 +15,7 @@ from typing import Any
 
 from tensorshape_cli.explanation import Explanation, Step, Table, TensorInfo
 from tensorshape_cli.messages import t
-from tensorshape_cli.text import fmt_count, fmt_shape
+from tensorshape_cli.text import first_line, fmt_count, fmt_shape
 from tensorshape_cli.tracing import explain_failure
 from tensorshape_cli.tracing.recorder import MAX_CALLS, Arg, Call, Failure, Node, Recorder, Site
 
@@ -150,7 +150,7 @@ def _module_item(node: Node, by_depth: bool) -> _Item:
 
 
 def _failed_step(failure: Failure) -> Step:
-    raised = t("trace.raised", type=type(failure.error).__name__, message=_first_line(failure.error))
+    raised = t("trace.raised", type=type(failure.error).__name__, message=first_line(failure.error))
     site = failure.site or Site("", 0, "")
     if failure.call is not None:
         call = failure.call
@@ -216,8 +216,3 @@ def _shown(path: str) -> str:
     except ValueError:
         return path
     return path if rel.startswith("..") else rel
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else ""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.messages import t
+from tensorshape_cli.text import first_line
 
 if TYPE_CHECKING:
     import torch
@@ -132,7 +133,7 @@ def _importable(path: Path) -> Iterator[ModuleType]:
             raise InputError(t("trace.syntax", path=str(path), line=e.lineno or 0, error=e.msg)) from None
         except Exception as e:
             raise InputError(
-                t("trace.import_failed", path=str(path), type=type(e).__name__, message=_first_line(e))
+                t("trace.import_failed", path=str(path), type=type(e).__name__, message=first_line(e))
             ) from None
         yield module
     finally:
@@ -167,7 +168,7 @@ def _resolve(
                 return target(**kwargs), label
         except Exception as e:
             raise InputError(
-                t("trace.construct", call=label, type=type(e).__name__, message=_first_line(e))
+                t("trace.construct", call=label, type=type(e).__name__, message=first_line(e))
             ) from None
     if init is not None:
         raise InputError(t("trace.init_class", name=name))
@@ -223,8 +224,3 @@ def _run(
             raise
         recorder.stop(error)
     return out, error
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else ""

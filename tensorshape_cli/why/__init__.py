@@ -36,7 +36,7 @@ def read_text(text: str) -> str:
     if text.startswith("@") and len(text) > 1:
         from pathlib import Path
 
-        from tensorshape_cli.inputs import open_regular
+        from tensorshape_cli.files import open_regular
 
         with open_regular(Path(text[1:]).expanduser(), "TEXT") as stream:
             return _tail(stream, text[1:])

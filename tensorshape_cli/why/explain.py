@@ -17,7 +17,7 @@ from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops.inspect import common_prefix, layer_fix
-from tensorshape_cli.text import fmt_args, fmt_shape
+from tensorshape_cli.text import first_line, fmt_args, fmt_shape
 from tensorshape_cli.why import source
 from tensorshape_cli.why.patterns import Diagnosis, close_family, recognise
 from tensorshape_cli.why.traceback import Parsed, parse
@@ -43,7 +43,7 @@ def explain(text: str) -> Explanation:
     diagnosis = recognise(parsed.message)
     if diagnosis is None:
         close = close_family(parsed.message)
-        first = _first_line(parsed.message)
+        first = first_line(parsed.message, 200)
         if close:
             raise InputError(t("why.unknown_close", message=first, family=t(f"why.family.{close}")))
         if not parsed.exception and "Error" not in parsed.message:
@@ -67,11 +67,6 @@ def explain(text: str) -> Explanation:
             ),
         )
     return ex
-
-
-def _first_line(message: str) -> str:
-    line = message.strip().splitlines()[0] if message.strip() else ""
-    return line if len(line) <= 200 else line[:199] + "…"
 
 
 def _meta(shape: tuple[int, ...]) -> torch.Tensor:
@@ -106,10 +101,10 @@ def _reproduce(ex: Explanation, parsed: Parsed, code: str, run: Callable[[], obj
     # another library's exception that wraps torch's message says nothing of torch's own type
     same = bool(got) and (pasted not in TORCH_TYPES or pasted == kind)
     same = same and (recognise(got) == recognise(parsed.message) or _numbers(got) <= _numbers(parsed.message))
-    shown = f"{kind}: {_first_line(got)}" if got else "—"
+    shown = f"{kind}: {first_line(got, 200)}" if got else "—"
     note = t("why.reproduce.same" if same else "why.reproduce.differs", got=shown)
     ex.steps.append(Step(t("why.reproduce.title"), code, None, note))
-    ex.checks.append(Check(t("why.check.reproduced"), code, _first_line(parsed.message), shown, same))
+    ex.checks.append(Check(t("why.check.reproduced"), code, first_line(parsed.message, 200), shown, same))
 
 
 def _numbers(text: str) -> set[str]:

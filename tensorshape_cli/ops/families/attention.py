@@ -26,7 +26,7 @@ from tensorshape_cli.ops._common import (
     torch_error,
 )
 from tensorshape_cli.registry import Call, OpSpec
-from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -290,9 +290,7 @@ def _mask_step(
 
 
 def _elided(terms: list[str]) -> str:
-    if len(terms) > MAX_SHOWN:
-        terms = [*terms[: MAX_SHOWN - 2], t("check.more_terms", n=len(terms) - MAX_SHOWN + 1), terms[-1]]
-    return " + ".join(terms)
+    return " + ".join(elide_terms(terms, most=MAX_SHOWN))
 
 
 def _by_hand(

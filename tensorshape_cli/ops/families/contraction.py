@@ -13,17 +13,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tensorshape_cli import registry
+from tensorshape_cli import registry, settings
 from tensorshape_cli.describe import dtype_name
 from tensorshape_cli.explanation import MISMATCH, OK, STRETCHED, Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import (
-    MAX_TERMS_SHOWN,
     agrees,
     eps_of,
     shape_check,
@@ -31,7 +29,7 @@ from tensorshape_cli.ops._common import (
     unravel,
     written_sum,
 )
-from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
+from tensorshape_cli.text import MAX_TERMS_SHOWN, elide_terms, fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -43,8 +41,6 @@ MAX_HAND_TERMS = 20_000
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # letters for ops whose dims have no conventional names (inner, tensordot): i, j, … first
 POOL = "ijlmnopqrstuvwxyzabcdefgh"
-
-_SAID: ContextVar[str] = ContextVar("contraction_said", default="")
 
 # Message ids built at run time (tests check each is in both catalogs).
 RUN_TIME_IDS = (
@@ -579,8 +575,8 @@ def _respell(call: Call, plan: Plan, which: int, new: str) -> str:
 
 
 def _said() -> str:
-    """torch's own message for the failing call, quoted in ours."""
-    return _SAID.get()
+    """torch's own message for the failing call, quoted in ours (kept in the run's memo)."""
+    return settings.memo().said
 
 
 # --- the explanation ------------------------------------------------------------------------------
@@ -603,11 +599,13 @@ def _explain(op: str, call: Call) -> Explanation:
     if op == "kron":
         return _explain_kron(ex, call)
     ok, result = _calls.run(ex, call)
-    token = _SAID.set(ex.error.message if ex.error is not None else "")
+    memo = settings.memo()
+    outer, memo.said = memo.said, (ex.error.message if ex.error is not None else "")
     try:
-        return _explain_plan(ex, shown, call, ok, result)
+        with settings.use(settings.current(), memo):  # this run, or one for this call when outside any
+            return _explain_plan(ex, shown, call, ok, result)
     finally:
-        _SAID.reset(token)
+        memo.said = outer
 
 
 def _explain_plan(ex: Explanation, op: str, call: Call, ok: bool, result: Any) -> Explanation:
@@ -776,7 +774,7 @@ def _symbolic(plan: Plan, sizes: dict[str, int], index: list[int]) -> str:
             ref = f"{o.name}[{pos}]" if o.letters else o.name
             factors.append(f"{ref}.conj()" if o.conj else ref)
         terms.append("*".join(factors))
-    terms = _elide(terms[:-1] if len(combos) <= MAX_TERMS_SHOWN else terms, len(combos))
+    terms = elide_terms(terms[:-1] if len(combos) <= MAX_TERMS_SHOWN else terms, len(combos))
     text = " + ".join(terms) if terms else "0"
     if plan.addend is not None:
         name, x = plan.addend
@@ -788,13 +786,6 @@ def _symbolic(plan: Plan, sizes: dict[str, int], index: list[int]) -> str:
             else f"{text} + {ref}"
         )
     return text
-
-
-def _elide(terms: list[str], total: int) -> list[str]:
-    if total <= MAX_TERMS_SHOWN:
-        return terms
-    hidden = total - MAX_TERMS_SHOWN + 1
-    return [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
 
 
 def _addend_position(x: torch.Tensor, index: list[int]) -> list[int]:
@@ -852,7 +843,7 @@ def _hand_checks(plan: Plan, sizes: dict[str, int], result: torch.Tensor, shape:
     if all(len(f) == 2 for f in terms) and (plan.alpha, plan.beta) == (1, 1):
         expression = written_sum([(f[0], f[1]) for f in terms], tail) if terms else "0"
     else:
-        body = " + ".join(_elide(["*".join(fmt_num(x) for x in f) for f in terms], len(terms))) or "0"
+        body = " + ".join(elide_terms(["*".join(fmt_num(x) for x in f) for f in terms])) or "0"
         if tail is None:
             expression = body
         elif (plan.alpha, plan.beta) == (1, 1):

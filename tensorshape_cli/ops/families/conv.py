@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tensorshape_cli import registry
+from tensorshape_cli import registry, settings
 from tensorshape_cli.describe import info
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
@@ -25,7 +25,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import agrees, check_size, eps_of, shape_check, skipped_check
 from tensorshape_cli.registry import Call, OpSpec
-from tensorshape_cli.text import fmt_num, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -629,9 +629,7 @@ def _idx(name: str, index: Sequence[int]) -> str:
 
 
 def _elided(terms: list[str]) -> str:
-    if len(terms) > 6:
-        terms = [*terms[:4], "…", terms[-1]]
-    return " + ".join(terms)
+    return " + ".join(elide_terms(terms, gap="…"))
 
 
 # --- failures ---------------------------------------------------------------------------------
@@ -959,7 +957,7 @@ def command_conv(
     if not meta:
         check_size((out_channels, cin // groups, *k), "weight")
     x = x if x.is_floating_point() else x.float()
-    torch.default_generator.manual_seed(seed)  # the CPU generator nn.ConvNd's init draws from
+    settings.seed_generator(seed)  # the CPU generator nn.ConvNd's init draws from
     m = getattr(nn, f"Conv{n}d")(
         cin, out_channels, k, bias=bias, groups=groups, device="meta" if meta else None, dtype=x.dtype
     )

@@ -21,9 +21,9 @@ from tensorshape_cli.describe import dtype_name
 from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
-from tensorshape_cli.ops._common import MAX_TERMS_SHOWN, agrees, eps_of, shape_check, skipped_check, unravel
+from tensorshape_cli.ops._common import agrees, eps_of, shape_check, skipped_check, unravel
 from tensorshape_cli.ops._dims import check_dims, negative_note, wrap
-from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
+from tensorshape_cli.text import MAX_TERMS_SHOWN, elide_terms, fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -267,10 +267,7 @@ def _first_slice(out: torch.Tensor, dims: list[int]) -> list[Any]:
 
 
 def _listed(values: Sequence[Any], sep: str = ", ") -> str:
-    terms = [fmt_num(v) for v in values]
-    if len(terms) > MAX_SHOWN:
-        terms = [*terms[: MAX_SHOWN - 2], t("check.more_terms", n=len(terms) - MAX_SHOWN + 1), terms[-1]]
-    return sep.join(terms)
+    return sep.join(elide_terms([fmt_num(v) for v in values], most=MAX_SHOWN))
 
 
 def _nan(v: Sequence[Any]) -> bool:

@@ -19,7 +19,6 @@ from tensorshape_cli.explanation import Check, Explanation, OpError, Step, Table
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import (
-    MAX_TERMS_SHOWN,
     agrees,
     eps_of,
     shape_check,
@@ -29,7 +28,7 @@ from tensorshape_cli.ops._common import (
 )
 from tensorshape_cli.ops._dims import dim_range, negative_note, wrap
 from tensorshape_cli.registry import Call, OpSpec
-from tensorshape_cli.text import fmt_index, fmt_num, fmt_shape
+from tensorshape_cli.text import elide_terms, fmt_index, fmt_num, fmt_shape
 
 if TYPE_CHECKING:
     import torch
@@ -191,17 +190,11 @@ def _power(v: float, m: float | None) -> str:
 
 def _listed(values: list[float]) -> str:
     """'1, 2, 3', or the first few and the last of a long slice."""
-    shown = [fmt_num(v) for v in values]
-    if len(shown) > MAX_TERMS_SHOWN:
-        shown = [*shown[: MAX_TERMS_SHOWN - 2], "…", shown[-1]]
-    return ", ".join(shown)
+    return ", ".join(elide_terms([fmt_num(v) for v in values], gap="…"))
 
 
 def _written(terms: list[str]) -> str:
-    if len(terms) > MAX_TERMS_SHOWN:
-        hidden = len(terms) - MAX_TERMS_SHOWN + 1
-        terms = [*terms[: MAX_TERMS_SHOWN - 2], t("check.more_terms", n=hidden), terms[-1]]
-    return " + ".join(terms)
+    return " + ".join(elide_terms(terms))
 
 
 def _slice_by_hand(
