@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from tensorshape_cli import __version__, compat, registry
+from tensorshape_cli.execute import Outcome  # in the signatures Typer reads
 from tensorshape_cli.messages import t
 from tensorshape_cli.options import Common, with_common
 from tensorshape_cli.runner import Job, Loader, job, op
 
 if TYPE_CHECKING:
-    from tensorshape_cli.execute import Outcome
     from tensorshape_cli.explanation import Explanation
 
 
@@ -780,7 +780,7 @@ def run_file(
     ] = False,
     *,
     common: Common,
-) -> "Outcome":
+) -> Outcome:
     """Run a file of command lines in one process: torch is imported once, not once per line.
 
     Each non-empty line that does not start with # is a tshape command line without the
@@ -817,7 +817,7 @@ def serve_start(
         int,
         typer.Option("--idle", metavar="SECONDS", min=1, help="End after this many seconds without a call."),
     ] = 900,
-) -> int:
+) -> Outcome:
     """Start this user's warm server for this installation (once: a second start finds it)."""
     from tensorshape_cli.serve import control
 
@@ -825,7 +825,7 @@ def serve_start(
 
 
 @serve_app.command("stop")
-def serve_stop() -> int:
+def serve_stop() -> Outcome:
     """Stop the warm server; calls already running finish first."""
     from tensorshape_cli.serve import control
 
@@ -833,7 +833,7 @@ def serve_stop() -> int:
 
 
 @serve_app.command("status")
-def serve_status() -> int:
+def serve_status() -> Outcome:
     """Say whether a warm server runs, its version, pid and since when (exit 1 when none runs)."""
     from tensorshape_cli.serve import control
 
