@@ -237,7 +237,7 @@ def _write(outcome: Outcome) -> int:
     if outcome.text is not None or outcome.explanations or lines:
         _tolerant(out)
         try:
-            if outcome.text is not None:
+            if outcome.text is not None and not lines:
                 out.write(outcome.text + "\n")
             if lines:
                 if code not in STOPS:
@@ -283,6 +283,8 @@ def _quiet_line(outcome: Outcome) -> str:
     if outcome.code != ExitCode.OK:
         return ""
     shapes = io.StringIO()
+    if outcome.text is not None:  # a line's --help or --version, folded into its one line
+        shapes.write(outcome.text + "\n")
     draw = _renderer("quiet")
     for ex in outcome.explanations:
         draw(ex, shapes)

@@ -200,3 +200,14 @@ def test_emit_prints_a_batch_as_the_command_line_does(tmp_path, monkeypatch):
         if fmt == ["-q"]:  # one line per command line, failed ones empty
             assert emitted[1].decode().split("\n") == ["1 3", "", "", "", ""]
             assert emitted[2].decode().splitlines()[0].startswith("b.tshape:2: tshape: ")
+
+
+def test_q_keeps_one_line_for_a_line_that_answers_with_text(tmp_path, monkeypatch):
+    from tensorshape_cli import __version__
+
+    (tmp_path / "b.tshape").write_text('--version\nunsqueeze "[1, 2]" --dim 1\n')
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _emitted(["run", "b.tshape", "-q"], monkeypatch)
+    assert code == ExitCode.OK
+    shape = " ".join(map(str, torch.tensor([1, 2]).unsqueeze(1).shape))
+    assert out.decode().splitlines() == [f"tshape {__version__}", shape]
