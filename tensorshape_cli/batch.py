@@ -1,9 +1,9 @@
 """`tshape run FILE|-`: many command lines in one process, so torch is imported once.
 
-Each line goes through the same command-line entry point as a lone command (the Typer
-app), so a line behaves exactly as `tshape LINE` would; only the output format is the
-run's, so that `--json` output stays one JSON object per line. Messages a line writes on
-stderr are prefixed with `FILE:LINE: `, as compilers do.
+Each line is executed as a lone command is (execute.execute), so a line behaves exactly as
+`tshape LINE` would; only the output format is the run's, so that `--json` output stays one
+JSON object per line. Each line's Outcome is printed as it comes (execute.emit), its
+messages prefixed with `FILE:LINE: `, as compilers do.
 
 A batch file is data: its lines cannot install shell completion or write files
 (--export), a line is at most MAX_LINE_CHARS characters and holds no NUL (as a shell's
@@ -17,20 +17,18 @@ import io
 import re
 import shlex
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import fields
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 from typing import TextIO
 
-from tensorshape_cli import options
+from tensorshape_cli import execute, options
 from tensorshape_cli.errors import ExitCode, InputError
+from tensorshape_cli.execute import STOPS, Line, Outcome
 from tensorshape_cli.explanation import Explanation, OpError
 from tensorshape_cli.messages import t
 from tensorshape_cli.options import Common
-from tensorshape_cli.runner import BatchLine, batch_line, silence_closed_stdout
 from tensorshape_cli.text import fmt_count
 
-Dispatch = Callable[[list[str]], int]
-STOPS = (ExitCode.INTERRUPTED, ExitCode.BROKEN_PIPE)  # these end the run, whatever --fail-fast says
 MAX_LINES_LISTED = 10
 # A line's length, as Linux bounds a command line (ARG_MAX): a literal longer than that
 # belongs in a file (@x.json), where it is read with the file limits.
@@ -42,52 +40,69 @@ REFUSED = ("--install-completion", "--show-completion", "--export")
 INHERITED = options.INHERITED  # derived from the one table of shared options
 
 
-def run(
-    source: str, common: Common, dispatch: Dispatch, commands: Iterable[str], *, fail_fast: bool = False
-) -> int:
-    """Run every command line of `source` (a path, or - for stdin); the highest exit code wins."""
-    commands = set(commands)
+@dataclass(frozen=True)
+class Batch:
+    """A `tshape run`, before its lines are read: what execute.emit plays."""
+
+    source: str  # a path, or - for stdin
+    where: str  # the source as messages name it
+    format: str  # the run's, for every line
+    inherited: tuple[str, ...]  # the run's options each line takes
+    commands: frozenset[str]
+    fail_fast: bool = False
+
+
+def plan(source: str, common: Common, commands: Iterable[str], *, fail_fast: bool = False) -> Outcome:
+    """The Outcome of `tshape run SOURCE`: its lines run as emit plays it."""
     if common.export is not None:
-        print(f"tshape: {t('batch.no_export')}", file=sys.stderr)
-        return ExitCode.USAGE
-    fmt = common.output_format()
-    inherited = _inherited_args(common)
+        raise InputError(t("batch.no_export"))
     where = t("batch.stdin_name") if source == "-" else source
+    batch = Batch(
+        source, where, common.output_format(), tuple(_inherited_args(common)), frozenset(commands), fail_fast
+    )
+    return Outcome(ExitCode.OK, format=batch.format, batch=batch)
+
+
+def play(batch: Batch) -> int:
+    """Execute and print every command line of the batch; the highest exit code wins."""
     worst: int = ExitCode.OK
     failed: list[int] = []
     total = 0
     try:
-        with _open(source) as stream:
-            for number, text in _command_lines(stream, where):
-                total += 1
-                code = _run_line(number, text, where, fmt, inherited, dispatch, commands)
-                if code != ExitCode.OK:
-                    failed.append(number)
-                worst = max(worst, code)
-                if code in STOPS or (fail_fast and code != ExitCode.OK):
-                    break
+        for outcome in outcomes(batch):
+            total += 1
+            code = execute.emit(outcome)
+            if code != ExitCode.OK:
+                assert outcome.line is not None
+                failed.append(outcome.line.number)
+            worst = max(worst, code)
+            if code in STOPS or (batch.fail_fast and code != ExitCode.OK):
+                break
     except InputError as e:
-        print(f"tshape: {e}", file=sys.stderr)
-        return max(worst, ExitCode.USAGE)
+        return max(worst, execute.emit(execute.failed(e)))
     except UnicodeDecodeError as e:
-        print(f"tshape: {t('batch.not_text', path=where, pos=e.start)}", file=sys.stderr)
-        return max(worst, ExitCode.USAGE)
+        return max(worst, execute.emit(execute.failed(t("batch.not_text", path=batch.where, pos=e.start))))
     except OSError as e:  # EIO from /proc/self/mem, a disk that fails while it is read
         error = e.strerror or str(e)
-        print(
-            f"tshape: {t('input.file_error', name=t('file.arg'), path=where, error=error)}", file=sys.stderr
-        )
-        return max(worst, ExitCode.USAGE)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        text = t("input.file_error", name=t("file.arg"), path=batch.where, error=error)
+        return max(worst, execute.emit(execute.failed(text)))
     if failed and worst not in STOPS:
         listed = ", ".join(map(str, failed[:MAX_LINES_LISTED]))
         if len(failed) > MAX_LINES_LISTED:
             listed += " …"
-        summary = t("batch.summary", path=where, failed=len(failed), total=total, lines=listed, code=worst)
-        print(f"tshape: {summary}", file=sys.stderr)
+        summary = t(
+            "batch.summary", path=batch.where, failed=len(failed), total=total, lines=listed, code=worst
+        )
+        execute.emit(Outcome(worst, messages=(execute.error(summary),)))
     return int(worst)
+
+
+def outcomes(batch: Batch) -> Iterator[Outcome]:
+    """Each command line's Outcome, executed as the line is read (InputError, UnicodeDecodeError
+    or OSError when the file itself cannot be read on)."""
+    with _open(batch.source) as stream:
+        for number, text in _command_lines(stream, batch.where):
+            yield line_outcome(batch, number, text)
 
 
 @contextlib.contextmanager
@@ -197,86 +212,45 @@ def _inherited_args(common: Common) -> list[str]:
     return args
 
 
-def _run_line(
-    number: int,
-    text: str,
-    where: str,
-    fmt: str,
-    inherited: list[str],
-    dispatch: Dispatch,
-    commands: set[str],
-) -> int:
-    captured = io.StringIO()
+def line_outcome(batch: Batch, number: int, text: str) -> Outcome:
+    """Execute one command line of the batch: its Outcome, in the run's format."""
     argv: list[str] = []
-    # -q: the line's output is gathered, to be written as one line (see _quiet_line)
-    out = contextlib.redirect_stdout(io.StringIO()) if fmt == "quiet" else contextlib.nullcontext()
-    with contextlib.redirect_stderr(captured), out as shapes:
-        try:
-            argv = split_words(text)
-        except InputError as e:  # an unclosed quote
-            print(f"tshape: {e}", file=sys.stderr)
-            code: int = ExitCode.USAGE
-        else:
-            if argv[:1] == ["tshape"]:
-                argv = argv[1:]
-            code = _dispatch(argv, number, fmt, inherited, dispatch, commands)
-    message = captured.getvalue()
-    for line in message.splitlines():
-        if line.strip():
-            print(f"{where}:{number}: {line}", file=sys.stderr)
-    if fmt == "json" and code not in (ExitCode.OK, ExitCode.INVALID, *STOPS):
-        # No explanation was made: a record still says what became of this line.
-        _json_error(number, text, argv, commands, code, message)
-    if isinstance(shapes, io.StringIO) and code not in STOPS:
-        code = _quiet_line(shapes.getvalue() if code == ExitCode.OK else "", code)
-    return code
-
-
-def _quiet_line(output: str, code: int) -> int:
-    """-q in a run: exactly one line per command line, so that line N of the output answers
-    line N of the commands: the shapes a line made, joined by '; ' when it made several (the
-    unsqueeze tour, inspect's tensors), and an empty line for a line that failed."""
-    line = "; ".join(part for part in output.splitlines() if part.strip())
+    line = Line(batch.where, number, "", batch.format)
     try:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return silence_closed_stdout()
-    return code
+        argv = split_words(text)  # InputError for an unclosed quote
+        if argv[:1] == ["tshape"]:
+            argv = argv[1:]
+        if not argv:  # a line that held only a comment after all
+            outcome = Outcome(ExitCode.OK)
+        else:
+            _refuse(argv)
+            line = replace(line, command="tshape " + shlex.join(argv))
+            if argv[0] in batch.commands:
+                argv = [argv[0], *batch.inherited, *argv[1:]]
+            outcome = execute.execute(argv, line=line)
+    except InputError as e:
+        outcome = execute.failed(e)
+    outcome = replace(outcome, line=line, format=batch.format)
+    if batch.format == "json" and outcome.code not in (ExitCode.OK, ExitCode.INVALID, *STOPS):
+        # No explanation was made: a record still says what became of this line.
+        outcome = replace(outcome, explanations=(_json_error(number, text, argv, batch.commands, outcome),))
+    return outcome
 
 
-def _dispatch(
-    argv: list[str], number: int, fmt: str, inherited: list[str], dispatch: Dispatch, commands: set[str]
-) -> int:
-    if not argv:  # a line that held only a comment after all
-        return ExitCode.OK
+def _refuse(argv: list[str]) -> None:
     if argv[0] == "run":
-        print(f"tshape: {t('batch.nested')}", file=sys.stderr)
-        return ExitCode.USAGE
+        raise InputError(t("batch.nested"))
     refused = next((w for w in argv if w.split("=", 1)[0] in REFUSED), None)
     if refused is not None:
-        print(f"tshape: {t('batch.refused', option=refused.split('=', 1)[0])}", file=sys.stderr)
-        return ExitCode.USAGE
-    shown = "tshape " + shlex.join(argv)
-    if argv[0] in commands:
-        argv = [argv[0], *inherited, *argv[1:]]
-    token = batch_line.set(BatchLine(number, shown, fmt))
-    try:
-        return dispatch(argv)
-    finally:
-        batch_line.reset(token)
+        raise InputError(t("batch.refused", option=refused.split("=", 1)[0]))
 
 
-def _json_error(number: int, text: str, argv: list[str], commands: set[str], code: int, message: str) -> None:
-    from tensorshape_cli.render.json_format import to_json
-
-    first = next((line for line in message.splitlines() if line.strip()), "")
-    kind = "usage" if code == ExitCode.USAGE else "internal"
+def _json_error(
+    number: int, text: str, argv: list[str], commands: frozenset[str], outcome: Outcome
+) -> Explanation:
+    first = next((m.text for m in outcome.messages if m.text.strip()), "")
+    kind = "usage" if outcome.code == ExitCode.USAGE else "internal"
     op = argv[0] if argv and argv[0] in commands else "run"
-    ex = Explanation(op=op, call=text.strip(), error=OpError(kind, first.removeprefix("tshape: "), ""))
+    ex = Explanation(op=op, call=text.strip(), error=OpError(kind, first, ""))
     ex.line = number
-    try:
-        sys.stdout.write(to_json(ex) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_closed_stdout()
+    return ex

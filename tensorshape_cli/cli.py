@@ -1,27 +1,35 @@
 """The command line: one short function per command. No computing, no formatting here.
 
 torch is imported only when a command runs (through runner.op), never at import time:
-`tshape --help`, `--version` and shell completion stay fast.
+`tshape --help`, `--version` and shell completion stay fast. A command returns what it asks
+for (a runner.Job) or an Outcome; execute.py runs it and decides what is printed and the exit code.
 """
 
-import os
-import sys
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from tensorshape_cli import __version__, compat, registry, settings
-from tensorshape_cli.errors import ExitCode
-from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
+from tensorshape_cli import __version__, compat, registry
+from tensorshape_cli.execute import Outcome  # in the signatures Typer reads
+from tensorshape_cli.messages import t
 from tensorshape_cli.options import Common, with_common
-from tensorshape_cli.runner import Loader, op, run, say, silence_closed_stdout
-from tensorshape_cli.usage import UsageFailure
+from tensorshape_cli.runner import Job, Loader, job, op
 
 if TYPE_CHECKING:
     from tensorshape_cli.explanation import Explanation
 
+
+def _printed(value: Any, **params: Any) -> int:
+    """The app used as Click would use it (CliRunner, app()): what a command returns is run
+    and printed. execute.py leaves this out, to return the Outcome instead."""
+    from tensorshape_cli import execute
+
+    return execute.emit(execute.outcome(value))
+
+
 app = typer.Typer(
     name="tshape",
+    result_callback=_printed,
     cls=compat.Group,
     help="Explains, step by step, what PyTorch does to a tensor's shape and values.\n\n"
     "TENSOR is a literal ('[1,2,3]', '[[1.5,2],[3,4]]'), a constructor (zeros(2,3), ones, "
@@ -46,8 +54,7 @@ OptionalTensor = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"tshape {__version__}")
-        raise typer.Exit()
+        raise compat.Answer(f"tshape {__version__}", 0)
 
 
 @app.callback()
@@ -74,7 +81,7 @@ def unsqueeze(
     ] = None,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Insert a dimension of size 1: torch.unsqueeze(x, dim).
 
     \b
@@ -83,7 +90,7 @@ def unsqueeze(
       tshape unsqueeze "[[1,2],[3,4]]" --dim -1
       tshape unsqueeze "zeros(2, 3)"
     """
-    return run(common, lambda load: registry.explain("unsqueeze", load(tensor, "x"), dim))
+    return job(common, lambda load: registry.explain("unsqueeze", load(tensor, "x"), dim))
 
 
 @app.command(cls=compat.Command)
@@ -102,7 +109,7 @@ def view(
     ] = None,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Read the same data with another shape: x.view(*shape).
 
     \b
@@ -122,7 +129,7 @@ def view(
         x, sizes = load(tensor, "x"), parse_shape(shape)
         return registry.explain("view", x, sizes, options={"transpose": tuple(pair) if pair else None})
 
-    return run(common, build)
+    return job(common, build)
 
 
 @app.command(cls=compat.Command)
@@ -147,7 +154,7 @@ def weighted(
     ] = None,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """The notebook's weighted ensemble layer, step by step.
 
     torch.sum(x * weights.view(M, 1, -1), dim=0), with x (models, batch, classes) and
@@ -165,7 +172,7 @@ def weighted(
         sizes = {"batch": batch, "random": random, "models": models, "classes": classes}
         return registry.explain("weighted", *tensors, options=sizes)
 
-    return run(common, build)
+    return job(common, build)
 
 
 WEIGHTED_SUM_HELP = """Alias of weighted.
@@ -201,7 +208,7 @@ def linear(
     no_bias: Annotated[bool, typer.Option("--no-bias", help="A layer without bias (bias=False).")] = False,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """nn.Linear step by step: y = x @ W.T + b.
 
     \b
@@ -216,7 +223,7 @@ def linear(
         options = {"use_bias": not no_bias, "out_features": out_features, "seed": _seed(common)}
         return registry.explain("linear", *tensors, options=options)
 
-    return run(common, build)
+    return job(common, build)
 
 
 DimsOption = Annotated[
@@ -229,7 +236,7 @@ DimsOption = Annotated[
 
 @app.command(cls=compat.Command)
 @with_common
-def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int:
+def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> Job:
     """Remove dimensions of size 1: x.squeeze(dims).
 
     Without --dim, every size-1 dimension goes; with it, only those asked for, and an
@@ -240,7 +247,7 @@ def squeeze(tensor: TensorArg, dim: DimsOption = None, *, common: Common) -> int
       tshape squeeze "zeros(2, 1, 3)"
       tshape squeeze "zeros(1, 2, 1)" --dim 0
     """
-    return run(common, lambda load: registry.explain("squeeze", load(tensor, "x"), _dims(dim)))
+    return job(common, lambda load: registry.explain("squeeze", load(tensor, "x"), _dims(dim)))
 
 
 ShapeOption = Annotated[
@@ -257,7 +264,7 @@ TransposeOption = Annotated[
 @with_common
 def reshape(
     tensor: TensorArg, shape: ShapeOption, transpose: TransposeOption = None, *, common: Common
-) -> int:
+) -> Job:
     """The same elements with another shape: x.reshape(*shape), and whether torch returned
     a view or a copy (by comparing storage), and why.
 
@@ -266,7 +273,7 @@ def reshape(
       tshape reshape "arange(6)" --shape 2,3
       tshape reshape "[[1,2,3],[4,5,6]]" --transpose 0,1 --shape -1
     """
-    return run(
+    return job(
         common,
         lambda load: registry.explain(
             "reshape", load(tensor, "x"), _shape(shape), options={"transpose": _pair(transpose)}
@@ -282,7 +289,7 @@ def flatten(
     end_dim: Annotated[int, typer.Option("--end-dim", help="Last dimension to merge.")] = -1,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Merge dimensions start_dim … end_dim into one: torch.flatten(x, start_dim, end_dim).
 
     \b
@@ -290,7 +297,7 @@ def flatten(
       tshape flatten "zeros(2, 3, 4)"
       tshape flatten "zeros(2, 3, 4)" --start-dim 1
     """
-    return run(common, lambda load: registry.explain("flatten", load(tensor, "x"), start_dim, end_dim))
+    return job(common, lambda load: registry.explain("flatten", load(tensor, "x"), start_dim, end_dim))
 
 
 @app.command(cls=compat.Command)
@@ -302,7 +309,7 @@ def permute(
     ],
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Reorder all dimensions: x.permute(*dims), with strides before and after.
 
     \b
@@ -310,7 +317,7 @@ def permute(
       tshape permute "zeros(2, 3, 4)" --dims 2,0,1
       tshape permute "[[1,2,3],[4,5,6]]" --dims 1,0
     """
-    return run(common, lambda load: registry.explain("permute", load(tensor, "x"), _shape(dims, "--dims")))
+    return job(common, lambda load: registry.explain("permute", load(tensor, "x"), _shape(dims, "--dims")))
 
 
 @app.command(cls=compat.Command)
@@ -320,7 +327,7 @@ def transpose(
     dims: Annotated[str, typer.Option("--dims", metavar="A,B", help="The two dims to swap, e.g. 0,1.")],
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Swap two dimensions: x.transpose(a, b), with strides before and after.
 
     \b
@@ -334,7 +341,7 @@ def transpose(
         assert pair is not None
         return registry.explain("transpose", load(tensor, "x"), *pair)
 
-    return run(common, build)
+    return job(common, build)
 
 
 @app.command(cls=compat.Command)
@@ -349,7 +356,7 @@ def expand(
     ],
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Stretch size-1 dimensions without copying: x.expand(*sizes), and the stride 0 that makes it free.
 
     \b
@@ -358,7 +365,7 @@ def expand(
       tshape expand "[1, 2, 3]" --shape 2,-1
       tshape expand "[1, 2]" --shape 3  # exit 1: 2 cannot stretch to 3
     """
-    return run(common, lambda load: registry.explain("expand", load(tensor, "x"), _shape(shape)))
+    return job(common, lambda load: registry.explain("expand", load(tensor, "x"), _shape(shape)))
 
 
 TensorsArg = Annotated[
@@ -369,7 +376,7 @@ TensorsArg = Annotated[
 
 @app.command(cls=compat.Command)
 @with_common
-def broadcast(tensors: TensorsArg, *, common: Common) -> int:
+def broadcast(tensors: TensorsArg, *, common: Common) -> Job:
     """Broadcast tensors (or shapes alone) together: the alignment table, the rule per dimension.
 
     \b
@@ -379,7 +386,7 @@ def broadcast(tensors: TensorsArg, *, common: Common) -> int:
       tshape broadcast "shape(2,3)" "shape(4,3)"  # exit 1: 2 and 4
     """
 
-    return run(common, lambda load: registry.explain("broadcast", *_load_all(load, tensors)[0]))
+    return job(common, lambda load: registry.explain("broadcast", *_load_all(load, tensors)[0]))
 
 
 @app.command(cls=compat.Command)
@@ -389,7 +396,7 @@ def matmul(
     b: Annotated[str, typer.Argument(metavar="B", help="The right operand (TENSOR).", show_default=False)],
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Matrix product a @ b: the contracted dimension, the broadcast batch dimensions, the dropped 1s.
 
     \b
@@ -398,7 +405,7 @@ def matmul(
       tshape matmul "ones(5, 2, 3)" "ones(3)"
       tshape matmul "ones(2, 3)" "ones(2, 3)"  # exit 1: 3 and 2
     """
-    return run(common, lambda load: registry.explain("matmul", load(a, "a"), load(b, "b")))
+    return job(common, lambda load: registry.explain("matmul", load(a, "a"), load(b, "b")))
 
 
 # --- convolution and pooling: conv1d/2d/3d, maxpool1d/2d/3d, avgpool1d/2d/3d, from one table ---
@@ -442,8 +449,8 @@ def _conv_command(n: int) -> None:
         ] = None,
         *,
         common: Common,
-    ) -> int:
-        return run(
+    ) -> Job:
+        return job(
             common,
             lambda load: op("families.conv").command_conv(
                 load(x, "x"), n, out_channels=out_channels, kernel_size=kernel_size, stride=stride,
@@ -481,8 +488,8 @@ def _pool_command(kind: str, n: int) -> None:
         ] = True,
         *,
         common: Common,
-    ) -> int:
-        return run(
+    ) -> Job:
+        return job(
             common,
             lambda load: op("families.conv").command_pool(
                 load(x, "x"), kind, n, kernel_size=kernel_size, stride=stride, padding=padding,
@@ -512,7 +519,7 @@ KeepdimOption = Annotated[bool, typer.Option("--keepdim", help="Keep the reduced
 
 @app.command("sum", cls=compat.Command)
 @with_common
-def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
+def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> Job:
     """Add along dims: x.sum(dim, keepdim); which dimension disappears, or becomes 1.
 
     Without --dim, everything is added up.
@@ -523,12 +530,12 @@ def sum_(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
       tshape sum "[[1, 2], [3, 4]]" --dim 1 --keepdim
       tshape sum "ones(2, 3, 4)" --dim 0,2
     """
-    return run(common, lambda load: registry.explain("sum", load(tensor, "x"), _dims(dim), keepdim))
+    return job(common, lambda load: registry.explain("sum", load(tensor, "x"), _dims(dim), keepdim))
 
 
 @app.command(cls=compat.Command)
 @with_common
-def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> int:
+def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = False, *, common: Common) -> Job:
     """Average along dims: x.mean(dim, keepdim); which dimension disappears, or becomes 1.
 
     Without --dim, everything is averaged.
@@ -538,7 +545,7 @@ def mean(tensor: TensorArg, dim: DimsOption = None, keepdim: KeepdimOption = Fal
       tshape mean "[[1.0, 2], [3, 4]]" --dim 1 --keepdim
       tshape mean "[[1.0, 2], [3, 4]]"
     """
-    return run(common, lambda load: registry.explain("mean", load(tensor, "x"), _dims(dim), keepdim))
+    return job(common, lambda load: registry.explain("mean", load(tensor, "x"), _dims(dim), keepdim))
 
 
 JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension to join along.")]
@@ -546,7 +553,7 @@ JoinDimOption = Annotated[int, typer.Option("--dim", "-d", help="The dimension t
 
 @app.command(cls=compat.Command)
 @with_common
-def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
+def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> Job:
     """Join tensors along an existing dimension: torch.cat((a, b, ...), dim); which sizes must match.
 
     \b
@@ -555,12 +562,12 @@ def cat(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
       tshape cat "[1, 2]" "[3]"
       tshape cat "ones(2, 3)" "ones(3, 3)" --dim 1  # exit 1: 2 and 3
     """
-    return run(common, lambda load: registry.explain("cat", _load_all(load, tensors)[0], dim))
+    return job(common, lambda load: registry.explain("cat", _load_all(load, tensors)[0], dim))
 
 
 @app.command(cls=compat.Command)
 @with_common
-def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int:
+def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> Job:
     """Put tensors side by side along a new dimension: torch.stack((a, b, ...), dim).
 
     \b
@@ -568,7 +575,7 @@ def stack(tensors: TensorsArg, dim: JoinDimOption = 0, *, common: Common) -> int
       tshape stack "[1, 2]" "[3, 4]"
       tshape stack "[1, 2]" "[3, 4]" --dim 1
     """
-    return run(common, lambda load: registry.explain("stack", _load_all(load, tensors)[0], dim))
+    return job(common, lambda load: registry.explain("stack", _load_all(load, tensors)[0], dim))
 
 
 @app.command(cls=compat.Command)
@@ -584,7 +591,7 @@ def expr(
     ] = None,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Explain a whole tensor expression, step by step, innermost first; never evaluated as Python.
 
     Allowed: names bound with -t; int, float and tuple literals; + - * / @ and unary minus;
@@ -608,7 +615,7 @@ def expr(
         program = expr.compile_expr(expression, list(bound))  # refused before any tensor is read
         return expr.explain(program, {name: load(text, name) for name, text in bound.items()})
 
-    return run(common, build)
+    return job(common, build)
 
 
 @app.command(cls=compat.Command)
@@ -624,7 +631,7 @@ def why(
     ],
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Explain a PyTorch error: paste its message or traceback, get the rule and the fix.
 
     The numbers in torch's message become shape-only tensors, the op runs again to confirm
@@ -643,7 +650,7 @@ def why(
 
         return explain(read_text(text))
 
-    return run(common, build)
+    return job(common, build)
 
 
 @app.command(cls=compat.Command)
@@ -680,7 +687,7 @@ def trace(
     ] = None,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """Run your own code and explain every torch call it makes, up to the one that fails.
 
     This RUNS FILE.py, as `python FILE.py` would import it (its `if __name__ == "__main__":`
@@ -696,22 +703,16 @@ def trace(
     """
 
     def build(load: Loader) -> object:
-        from tensorshape_cli.runner import batch_line
-
-        if batch_line.get() is not None:  # a batch file is data: it never runs code
-            from tensorshape_cli.errors import InputError
-
-            raise InputError(t("trace.batch"))
         from tensorshape_cli.tracing.target import explain_target
 
         return explain_target(target, inputs or [], init, depth, load)
 
-    return run(common, build, user_code=True)  # type: ignore[arg-type]
+    return job(common, build, user_code=True)  # type: ignore[arg-type]
 
 
 @app.command(cls=compat.Command)
 @with_common
-def demo(*, common: Common) -> int:
+def demo(*, common: Common) -> Job:
     """Replay the notebook: unsqueeze, view, the weighted layer, nn.Linear.
 
     \b
@@ -719,7 +720,7 @@ def demo(*, common: Common) -> int:
       tshape demo
       tshape demo --lang es
     """
-    return run(common, lambda load: op("demo").explain())
+    return job(common, lambda load: op("demo").explain())
 
 
 @app.command("inspect", cls=compat.Command)
@@ -740,7 +741,7 @@ def inspect_file(
     ] = None,
     *,
     common: Common,
-) -> int:
+) -> Job:
     """List every tensor in a file: name, shape, dtype, elements, and the total parameter count.
 
     Nothing but the shapes is read, so a checkpoint of any size is listed at once.
@@ -760,7 +761,7 @@ def inspect_file(
             return registry.explain("inspect", file, kind, shapes, others)
         return inspect.explain_against(file, against, shapes, inspect.load_shapes(against, common.dtype)[1])
 
-    return run(common, build)
+    return job(common, build)
 
 
 @app.command("run", cls=compat.Command)
@@ -779,7 +780,7 @@ def run_file(
     ] = False,
     *,
     common: Common,
-) -> int:
+) -> Outcome:
     """Run a file of command lines in one process: torch is imported once, not once per line.
 
     Each non-empty line that does not start with # is a tshape command line without the
@@ -795,7 +796,7 @@ def run_file(
     from tensorshape_cli import batch
 
     commands = getattr(_click_command(), "commands", {})
-    return batch.run(file, common, invoke, commands, fail_fast=fail_fast)
+    return batch.plan(file, common, commands, fail_fast=fail_fast)
 
 
 serve_app = typer.Typer(
@@ -816,7 +817,7 @@ def serve_start(
         int,
         typer.Option("--idle", metavar="SECONDS", min=1, help="End after this many seconds without a call."),
     ] = 900,
-) -> int:
+) -> Outcome:
     """Start this user's warm server for this installation (once: a second start finds it)."""
     from tensorshape_cli.serve import control
 
@@ -824,7 +825,7 @@ def serve_start(
 
 
 @serve_app.command("stop")
-def serve_stop() -> int:
+def serve_stop() -> Outcome:
     """Stop the warm server; calls already running finish first."""
     from tensorshape_cli.serve import control
 
@@ -832,7 +833,7 @@ def serve_stop() -> int:
 
 
 @serve_app.command("status")
-def serve_status() -> int:
+def serve_status() -> Outcome:
     """Say whether a warm server runs, its version, pid and since when (exit 1 when none runs)."""
     from tensorshape_cli.serve import control
 
@@ -875,24 +876,20 @@ def _bindings(options: list[str]) -> dict[str, str]:
     import re
 
     from tensorshape_cli.errors import InputError
+    from tensorshape_cli.text import clip
 
     seen: dict[str, str] = {}
     for option in options:
         name, sep, text = option.partition("=")
         name = name.strip()
         if not sep or not text.strip():
-            raise InputError(t("expr.binding", spec=_clip(option)))
+            raise InputError(t("expr.binding", spec=clip(option)))
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or keyword.iskeyword(name) or name == "torch":
-            raise InputError(t("expr.binding_name", name=_clip(name)))
+            raise InputError(t("expr.binding_name", name=clip(name)))
         if name in seen:
             raise InputError(t("expr.binding_twice", name=name))
         seen[name] = text
     return seen
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _seed(common: Common) -> int:
@@ -904,35 +901,7 @@ def _click_command() -> Any:
 
 
 def invoke(argv: Optional[list[str]] = None) -> int:
-    """Run one command line and return its exit code: never a traceback."""
-    for stream in ("stdout", "stderr"):
-        if getattr(sys, stream) is None:  # started with it closed (`>&-`): the exit code still tells
-            setattr(sys, stream, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
-    args = sys.argv[1:] if argv is None else list(argv)
-    # The language of the messages written here, when parsing fails or tshape itself does;
-    # a command that runs reads its own --lang (runner.run).
-    with settings.use(settings.Settings(lang=resolve_lang(lang_in_argv(args)))):
-        return _invoke(args)
+    """Run one command line, print what became of it, and return its exit code: never a traceback."""
+    from tensorshape_cli import execute
 
-
-def _invoke(args: list[str]) -> int:
-    try:
-        code = compat.run(app, args)
-    except compat.Help as e:  # `tshape` alone: the help is the answer
-        print(e.text)
-        return ExitCode.USAGE
-    except UsageFailure as e:
-        say(e.line())  # also when stderr cannot be written (2>/dev/full): the exit code tells
-        return ExitCode.USAGE
-    except (typer.Abort, KeyboardInterrupt):
-        say("")
-        return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        return silence_closed_stdout()
-    except Exception as e:  # a bug: one line, and the traceback only when asked for
-        if os.environ.get("TSHAPE_DEBUG"):
-            raise
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        say(t("cli.internal_error", kind=type(e).__name__, message=first))
-        return ExitCode.INTERNAL
-    return code if isinstance(code, int) else ExitCode.OK
+    return execute.run(argv)

@@ -115,6 +115,7 @@ def _bind(command: Any) -> None:
         option = get_help_option(ctx)
         if option is not None and not isinstance(option.process_value, functools.partial):
             option.process_value = functools.partial(_process, option, _FLAG)
+            option.callback = _help_as_data  # Click's own echoes it; the boundary prints it
         return option
 
     command.get_help_option = help_option
@@ -131,6 +132,11 @@ def _bind(command: Any) -> None:
             continue
         if conversion is not None:
             param.process_value = functools.partial(_process, param, conversion)
+
+
+def _help_as_data(ctx: Any, param: Any, value: Any) -> None:
+    if value and not ctx.resilient_parsing:
+        raise Answer(ctx.get_help(), 0)
 
 
 def _process(param: Any, conversion: _Conversion, ctx: Any, value: Any) -> Any:
@@ -199,8 +205,8 @@ class Group(TyperGroup):
 
 
 def with_parameters(
-    command: Callable[..., int], extra: Mapping[str, tuple[Any, Any]], pack: Callable[[dict[str, Any]], Any]
-) -> Callable[..., int]:
+    command: Callable[..., Any], extra: Mapping[str, tuple[Any, Any]], pack: Callable[[dict[str, Any]], Any]
+) -> Callable[..., Any]:
     """`command` with the parameters `extra` (name → (annotation, default)) appended to its
     signature for Typer, and their values handed to it as one `common=pack(values)`."""
     signature = inspect.signature(command)
@@ -211,7 +217,7 @@ def with_parameters(
     ]
 
     @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> int:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in extra}
         return command(*args, common=pack(values), **kwargs)
 
@@ -227,18 +233,22 @@ def click_command(app: typer.Typer, only: str | None = None) -> Any:
     would build it again on every call. With `only`, the group holds that one command: Typer
     reads every command's type hints to build it (~0.1 s for all of them, a tenth of torch's
     import), and a command line runs one command."""
-    if only is not None:
-        app = _with_only(app, only)
+    app = _with_only(app, only)
     group = typer.main.get_command(app)
     for command in [group, *getattr(group, "commands", {}).values()]:
         _bind(command)  # once the tree is whole: Typer adds its completion options last
     return group
 
 
-def _with_only(app: typer.Typer, name: str) -> typer.Typer:
+def _with_only(app: typer.Typer, name: str | None) -> typer.Typer:
+    """The app without its result callback (which prints: the boundary prints instead),
+    and with only the command `name` when one is given."""
     one = copy.copy(app)
-    one.registered_commands = [c for c in app.registered_commands if _name(c) == name]
-    one.registered_groups = [g for g in app.registered_groups if g.name == name]
+    one.info = copy.copy(app.info)
+    one.info.result_callback = None
+    if name is not None:
+        one.registered_commands = [c for c in app.registered_commands if _name(c) == name]
+        one.registered_groups = [g for g in app.registered_groups if g.name == name]
     return one
 
 
@@ -252,7 +262,8 @@ def command_names(app: typer.Typer) -> set[str]:
 
 
 def run(app: typer.Typer, args: list[str]) -> Any:
-    """Parse and run one command line; Click's usage errors come out as UsageFailure."""
+    """Parse one command line and return what its command returned (a Job, an Outcome);
+    Click's usage errors come out as UsageFailure, a text to print as Answer."""
     # one command's line builds only that command (`run` dispatches lines: it needs them all)
     only = args[0] if args and args[0] != "run" and args[0] in command_names(app) else None
     try:
@@ -261,12 +272,14 @@ def run(app: typer.Typer, args: list[str]) -> Any:
         raise failure(e) from None
 
 
-class Help(Exception):
-    """`tshape` alone: the help is the answer (exit 2)."""
+class Answer(Exception):
+    """A text that is the whole answer, with its exit code: --help and --version (0), and
+    `tshape` alone (its help, exit 2). Printed by the boundary, not by Click."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, code: int) -> None:
         super().__init__(text)
         self.text = text
+        self.code = code
 
 
 def failure(e: Any) -> Exception:
@@ -274,7 +287,7 @@ def failure(e: Any) -> Exception:
     ctx = getattr(e, "ctx", None)
     where = ctx.command_path if ctx is not None else "tshape"
     if isinstance(e, click.exceptions.NoArgsIsHelpError):
-        return Help(e.format_message())
+        return Answer(e.format_message(), 2)
     if isinstance(e, click.exceptions.NoSuchOption):
         if e.possibilities:
             options = ", ".join(sorted(e.possibilities))

@@ -5,9 +5,10 @@
     %%tshape [--depth N]            run the cell, as the notebook would, with every torch call
                                     recorded; the trace is shown under it
 
-Both run in the kernel: %tshape through cli.invoke (the same exit codes and messages, written
-to the cell's output), %%tshape through the shell's own run_cell, so the cell is the user's
-code run as it would be without the magic.
+Both run in the kernel: %tshape through the execution boundary (the same exit codes and
+messages, written to the cell's output; the notebook's tensors are handed to it by name),
+%%tshape through the shell's own run_cell, so the cell is the user's code run as it would be
+without the magic.
 """
 
 from __future__ import annotations
@@ -32,20 +33,14 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def run_line(ipython: Any, line: str) -> int:
-    from tensorshape_cli.cli import invoke
-    from tensorshape_cli.runner import notebook_tensors
+    from tensorshape_cli import execute
 
     try:
         argv = shlex.split(line)
     except ValueError as e:
         with settings.use(settings.Settings(lang=resolve_lang())):
-            print("tshape: " + t("trace.magic_split", error=e), file=sys.stderr)
-        return 2
-    token = notebook_tensors.set(_tensors(ipython.user_ns))
-    try:
-        return invoke(argv)
-    finally:
-        notebook_tensors.reset(token)
+            return execute.emit(execute.failed(t("trace.magic_split", error=e)))
+    return execute.run(argv, tensors=_tensors(ipython.user_ns))
 
 
 def run_cell(ipython: Any, line: str, cell: str) -> None:
@@ -74,8 +69,10 @@ def _depth(line: str) -> tuple[bool, int | None]:
         return True, None
     if len(words) == 2 and words[0] == "--depth" and words[1].isdigit():
         return True, int(words[1])
+    from tensorshape_cli import execute
+
     with settings.use(settings.Settings(lang=resolve_lang())):
-        print("tshape: " + t("trace.magic_usage", line=line.strip()), file=sys.stderr)
+        execute.emit(execute.failed(t("trace.magic_usage", line=line.strip())))
     return False, None
 
 

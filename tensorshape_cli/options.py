@@ -165,6 +165,6 @@ def _typer_parameters() -> dict[str, tuple[Any, Any]]:
 _PARAMETERS = _typer_parameters()
 
 
-def with_common(command: Callable[..., int]) -> Callable[..., int]:
+def with_common(command: Callable[..., Any]) -> Callable[..., Any]:
     """The command, with the shared options after its own, handed to it as one Common."""
     return with_parameters(command, _PARAMETERS, lambda values: Common(**values))

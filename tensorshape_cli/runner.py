@@ -1,4 +1,7 @@
-"""Between the command line and the ops: read inputs, call one op, render, pick the exit code."""
+"""Between the command line and the ops: what a command asks for (a Job), the inputs it reads
+(Loader), --export's checks and writing, and the guard that keeps Ctrl-C safe during torch's import.
+
+A Job is run by the execution boundary (execute.py), which also decides its exit code."""
 
 from __future__ import annotations
 
@@ -10,17 +13,15 @@ import os
 import signal
 import sys
 import threading
-import warnings
-from collections.abc import Callable
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import TYPE_CHECKING, Union
 
 from tensorshape_cli import settings
-from tensorshape_cli.errors import ExitCode, InputError
-from tensorshape_cli.messages import resolve_lang, t
+from tensorshape_cli.errors import InputError
+from tensorshape_cli.messages import t
 
 if TYPE_CHECKING:
     import torch
@@ -31,18 +32,21 @@ if TYPE_CHECKING:
 Built = Union["Explanation", "list[Explanation]"]
 
 
-@dataclass
-class BatchLine:
-    """Set while `tshape run` runs one line of its file: the whole run shares one format."""
+@dataclass(frozen=True)
+class Job:
+    """What a command asks for: build its explanation(s) from the inputs a Loader reads.
 
-    number: int
-    command: str  # the line as a command line, for the heading of plain and rich output
-    format: str
+    `user_code`: the command runs the user's own code (trace), which must see torch exactly as
+    a plain `python` run does (no shape-only fast path, torchmeta.fast_meta), and never runs
+    from a batch file."""
+
+    common: Common
+    build: Callable[[Loader], Built]
+    user_code: bool = False
 
 
-batch_line: ContextVar[BatchLine | None] = ContextVar("tshape_batch_line", default=None)
-# Set by the %tshape magic in Jupyter: the notebook's tensors by name (`%tshape view x ...`).
-notebook_tensors: ContextVar[dict[str, torch.Tensor] | None] = ContextVar("tshape_notebook", default=None)
+def job(common: Common, build: Callable[[Loader], Built], *, user_code: bool = False) -> Job:
+    return Job(common, build, user_code)
 
 
 # The inputs of one command hold at most this many times --max-elements together: each is
@@ -56,18 +60,25 @@ class Loader:
     of TOTAL_INPUTS_FACTOR × --max-elements elements across all of them (shape-only
     tensors hold none)."""
 
-    def __init__(self, on_meta: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_meta: Callable[[], None] | None = None,
+        *,
+        batch: bool = False,
+        named: Mapping[str, torch.Tensor] | None = None,
+    ) -> None:
         from tensorshape_cli.inputs import StdinReader
 
         # In a batch, standard input belongs to the run (it may be the batch file itself).
-        self._stdin = StdinReader(_refuse_stdin if batch_line.get() is not None else None)
+        self._stdin = StdinReader(_refuse_stdin if batch else None)
         self._total = 0
         self._on_meta = on_meta  # called at the first shape-only input
+        self._named = named  # the notebook's tensors by name, for %tshape (`%tshape view x ...`)
 
     def __call__(self, text: str, name: str) -> torch.Tensor:
         from tensorshape_cli.inputs import load_tensor
 
-        named = notebook_tensors.get()
+        named = self._named
         if named is not None and text.strip() in named:  # a notebook variable holding a tensor
             tensor = named[text.strip()]
             if settings.current().meta and tensor.device.type != "meta":
@@ -109,11 +120,6 @@ def _refuse_stdin() -> str:
 def op(name: str) -> ModuleType:
     """An op module, imported when its command runs (ops import torch)."""
     return importlib.import_module(f"tensorshape_cli.ops.{name}")
-
-
-def exit_code(ex: Explanation) -> int:
-    # `tshape why` explains an error the user pasted: recognising it is the success
-    return ExitCode.OK if ex.ok or (ex.diagnosis and all(c.ok for c in ex.checks)) else ExitCode.INVALID
 
 
 class TorchImportGuard(importlib.abc.MetaPathFinder):
@@ -165,88 +171,6 @@ class _HoldingInterrupts(importlib.abc.Loader):
             raise KeyboardInterrupt
 
 
-def run(common: Common, build: Callable[[Loader], Built], *, user_code: bool = False) -> int:
-    """Read the inputs, build the explanation(s), render them; the exit code.
-
-    `user_code`: the command runs the user's own code (trace), which must see torch exactly as
-    a plain `python` run does: no shape-only fast path (torchmeta.fast_meta) for it."""
-    TorchImportGuard.install()
-    s = settings.Settings(
-        lang=resolve_lang(common.lang),
-        max_values=common.max_values,
-        max_elements=common.max_elements,
-        dtype=common.dtype,
-        seed=common.seed,
-        meta=common.meta,
-    )
-    from tensorshape_cli import render
-
-    # torch's UserWarnings (e.g. "Initializing zero-element tensors is a no-op" for an
-    # nn.Linear with in_features 0) are about its internals: stderr stays for tshape's one line.
-    with settings.use(s), warnings.catch_warnings(), contextlib.ExitStack() as fast:
-        warnings.simplefilter("ignore")
-
-        def shape_only_from_here() -> None:
-            # torch's meta kernels load sympy and torch._dynamo on first use (seconds);
-            # torchmeta's stand-ins give the same shapes and errors without them
-            from tensorshape_cli import torchmeta
-
-            fast.enter_context(torchmeta.fast_meta())
-
-        try:
-            export = check_export(common.export)
-            built = build(Loader(None if user_code else shape_only_from_here))
-        except InputError as e:
-            # one line, whatever text the message quotes (messages already quote it so)
-            say("tshape: " + " ".join(str(e).splitlines()))
-            return ExitCode.USAGE
-        explanations = built if isinstance(built, list) else [built]
-        line = batch_line.get()
-        if line is not None:
-            for ex in explanations:
-                ex.line = line.number
-                ex.command = ex.command or t("batch.command", command=line.command, line=line.number)
-        draw = render.get(line.format if line is not None else common.output_format())
-        _tolerant(sys.stdout)
-        try:
-            for ex in explanations:
-                draw(ex, sys.stdout)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            return silence_closed_stdout()
-        except OSError as e:  # stdout on a full disk (>/dev/full), a device that fails
-            silence_closed_stdout()  # nothing left to flush at exit, where it would fail again
-            say(f"tshape: {t('output.failed', error=e.strerror or e)}")
-            return ExitCode.USAGE
-        if export is not None:
-            try:
-                write_export(explanations, export)
-            except OSError as e:
-                error = e.strerror or str(e)
-                say(f"tshape: {t('export.failed', path=_shown(common.export), error=error)}")
-                return ExitCode.USAGE
-    return max(exit_code(ex) for ex in explanations)
-
-
-def say(message: str) -> None:
-    """A line on stderr; when stderr itself cannot be written (2>/dev/full), the exit code
-    is all that is left to tell, and it stays the one the message would have come with."""
-    try:
-        print(message, file=sys.stderr)
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def _tolerant(stream: object) -> None:
-    """Characters stdout's encoding cannot write (PYTHONIOENCODING=ascii, a C locale, an
-    argument that was not UTF-8) are written as escapes (\\xb7) rather than failing."""
-    reconfigure = getattr(stream, "reconfigure", None)
-    if reconfigure is not None:
-        with contextlib.suppress(ValueError, OSError):
-            reconfigure(errors="backslashreplace")
-
-
 def check_export(path: str | None) -> str | None:
     """--export FILE: refused before any work when its type or directory is wrong, when it
     is a symbolic link (tshape writes through no link), or when it exists and is not a
@@ -259,28 +183,28 @@ def check_export(path: str | None) -> str | None:
     from tensorshape_cli.files import expand_user
     from tensorshape_cli.options import EXPORT_SUFFIXES
 
-    shown = _shown(path)
+    named = shown(path)
     if not path.lower().endswith(EXPORT_SUFFIXES):
-        raise InputError(t("export.suffix", path=shown))
+        raise InputError(t("export.suffix", path=named))
     target = expand_user(Path(path))
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:
         mode = None
     except (OSError, ValueError) as e:  # a name too long, a directory without search permission, a NUL
-        raise InputError(t("export.path", path=shown, error=getattr(e, "strerror", None) or e)) from None
+        raise InputError(t("export.path", path=named, error=getattr(e, "strerror", None) or e)) from None
     if mode is not None and stat.S_ISLNK(mode):
-        raise InputError(t("export.symlink", path=shown))
+        raise InputError(t("export.symlink", path=named))
     if mode is not None and stat.S_ISDIR(mode):
-        raise InputError(t("export.is_dir", path=shown))
+        raise InputError(t("export.is_dir", path=named))
     if mode is not None and not stat.S_ISREG(mode):
-        raise InputError(t("export.not_regular", path=shown))
+        raise InputError(t("export.not_regular", path=named))
     try:
         parent_ok = target.parent.is_dir()
     except OSError as e:
-        raise InputError(t("export.path", path=shown, error=e.strerror or e)) from None
+        raise InputError(t("export.path", path=named, error=e.strerror or e)) from None
     if not parent_ok:
-        raise InputError(t("export.no_dir", parent=_shown(target.parent)))
+        raise InputError(t("export.no_dir", parent=shown(target.parent)))
     return str(target)
 
 
@@ -315,14 +239,7 @@ def write_export(explanations: list[Explanation], path: str) -> None:
         raise
 
 
-def _shown(path: object) -> str:
+def shown(path: object) -> str:
     from tensorshape_cli.files import shown_path
 
     return shown_path(str(path))
-
-
-def silence_closed_stdout() -> int:
-    """The reader went away (`| head -1`): stop quietly, and let nothing flush at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return ExitCode.BROKEN_PIPE

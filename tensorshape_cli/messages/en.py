@@ -712,7 +712,7 @@ MESSAGES: dict[str, str] = {
     "render.error_title.other": "Cannot do this",
     # --- the command line (usage errors mirror Click's English, so they can be translated) ---
     "cli.usage_error": "{where}: error: {message} (see '{where} --help')",
-    "cli.internal_error": "tshape: internal error: {kind}: {message} (TSHAPE_DEBUG=1 shows more)",
+    "cli.internal_error": "internal error: {kind}: {message} (TSHAPE_DEBUG=1 shows more)",
     "cli.transpose_pair": "--transpose takes two dims, e.g. 0,1",
     "usage.no_such_option.suggest": "No such option: {name} (Possible options: {options})",
     "usage.no_such_option": "No such option: {name}",

@@ -716,7 +716,7 @@ MESSAGES: dict[str, str] = {
     "render.error_title.other": "No se puede hacer",
     # --- la línea de comandos (los errores de uso de Click, traducidos) ---
     "cli.usage_error": "{where}: error: {message} (consulta '{where} --help')",
-    "cli.internal_error": "tshape: error interno: {kind}: {message} (TSHAPE_DEBUG=1 muestra más)",
+    "cli.internal_error": "error interno: {kind}: {message} (TSHAPE_DEBUG=1 muestra más)",
     "cli.transpose_pair": "--transpose recibe dos dims, por ejemplo 0,1",
     "usage.no_such_option.suggest": "no existe la opción {name} (opciones posibles: {options})",
     "usage.no_such_option": "no existe la opción {name}",

@@ -1,8 +1,9 @@
-"""-q/--quiet: only the result's shape as space-separated integers, for `read` in a shell."""
+"""-q/--quiet: only the result's shape as space-separated integers, for `read` in a shell.
+
+An op that fails prints nothing here: its one sentence goes to stderr (execute.py says it)."""
 
 from __future__ import annotations
 
-import sys
 from typing import TextIO
 
 from tensorshape_cli.explanation import Explanation
@@ -10,7 +11,6 @@ from tensorshape_cli.explanation import Explanation
 
 def render(ex: Explanation, out: TextIO) -> None:
     if ex.error is not None:
-        print(f"tshape: {ex.error.message}", file=sys.stderr)
         return
     if ex.result is not None:
         out.write(" ".join(map(str, ex.result.shape)) + "\n")

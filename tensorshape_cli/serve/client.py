@@ -366,10 +366,10 @@ def _run_cold_after(caught: list[int], previous: dict[int, Handler]) -> None:
 
 def _lost_server() -> None:
     """The server went away while the command ran (it was killed): say so, in one line."""
-    from tensorshape_cli import settings
+    from tensorshape_cli import execute, settings
     from tensorshape_cli.messages import lang_in_argv, resolve_lang, t
 
     with settings.use(settings.Settings(lang=resolve_lang(lang_in_argv(sys.argv[1:])))):
         line = t("serve.lost")
     if sys.stderr is not None:
-        print(f"tshape: {line}", file=sys.stderr)
+        execute.emit(execute.failed(line))  # the call's code is INTERNAL, whatever emit returns

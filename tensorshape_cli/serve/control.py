@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from tensorshape_cli.errors import ExitCode
+from tensorshape_cli.execute import Outcome, failed
 from tensorshape_cli.messages import t
 from tensorshape_cli.serve import client
 
@@ -65,23 +66,21 @@ def _since(started: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
 
 
-def _say(text: str) -> None:
-    print(text)
+def _say(text: str, code: int = ExitCode.OK) -> Outcome:
+    return Outcome(code, text=text)
 
 
-def _fail(text: str) -> int:
-    print(f"tshape: {text}", file=sys.stderr)
-    return ExitCode.USAGE
+def _fail(text: str) -> Outcome:
+    return failed(text)
 
 
-def status() -> int:
+def status() -> Outcome:
     """0 and a line when a server runs for this installation; 1 and a line when none does."""
     _, path, key = _where()
     found = query(path, key)
     if found is None:
-        _say(t("serve.none", path=path))
-        return ExitCode.INVALID
-    _say(
+        return _say(t("serve.none", path=path), ExitCode.INVALID)
+    return _say(
         t(
             "serve.running",
             version=found.version,
@@ -92,10 +91,9 @@ def status() -> int:
             path=path,
         )
     )
-    return ExitCode.OK
 
 
-def start(idle: int = DEFAULT_IDLE) -> int:
+def start(idle: int = DEFAULT_IDLE) -> Outcome:
     import socket
 
     if not hasattr(socket, "SO_PEERCRED") or not hasattr(os, "O_PATH"):
@@ -114,8 +112,7 @@ def start(idle: int = DEFAULT_IDLE) -> int:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second start waits here, then finds the first's server
         found = query(path, key)
         if found is not None:
-            _say(t("serve.already", pid=found.pid, since=_since(found.started), path=path))
-            return ExitCode.OK
+            return _say(t("serve.already", pid=found.pid, since=_since(found.started), path=path))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # nobody answers on it: left by a server that was killed
         for other in _others(where, path):
@@ -125,7 +122,7 @@ def start(idle: int = DEFAULT_IDLE) -> int:
         os.close(lock)
 
 
-def _launch(where: str, path: str, idle: int) -> int:
+def _launch(where: str, path: str, idle: int) -> Outcome:
     read_end, write_end = os.pipe()
     command = [
         sys.executable,
@@ -153,8 +150,7 @@ def _launch(where: str, path: str, idle: int) -> int:
     line = _read_line(read_end, START_SECONDS)
     os.close(read_end)
     if line.startswith("ok "):
-        _say(t("serve.started", pid=line.split()[1], idle=idle, path=path))
-        return ExitCode.OK
+        return _say(t("serve.started", pid=line.split()[1], idle=idle, path=path))
     error = line.removeprefix("error ").strip() or t("serve.timeout", seconds=int(START_SECONDS))
     return _fail(t("serve.not_started", error=error))
 
@@ -173,16 +169,18 @@ def _read_line(fd: int, seconds: float) -> str:
     return data.decode("utf-8", "replace")
 
 
-def stop() -> int:
+def stop() -> Outcome:
     """Stop this installation's server, and any left from before its files changed (an
     editable install being edited): wait for their running calls to end (STOP_SECONDS)."""
     where, path, key = _where()
     stopped = [found for p in [path, *_others(where, path)] if (found := _stop_one(p, key)) is not None]
     if not stopped:
-        _say(t("serve.none", path=path))
-    for pid, ended in stopped:
-        _say(t("serve.stopped", pid=pid) if ended else t("serve.stopping", pid=pid))
-    return ExitCode.OK
+        return _say(t("serve.none", path=path))
+    return _say(
+        "\n".join(
+            t("serve.stopped", pid=pid) if ended else t("serve.stopping", pid=pid) for pid, ended in stopped
+        )
+    )
 
 
 def _others(where: str, path: str) -> list[str]:
