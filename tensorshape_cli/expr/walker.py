@@ -265,7 +265,7 @@ class _Walker:
                 if isinstance(a, ast.Constant) and isinstance(a.value, str)
             )
             raise self.refuse(where, t("expr.what.string"), t("expr.why.string_arg", name=name))
-        if entry is not None and entry.random:
+        if entry is not None and entry.draws(tuple(args), kwargs):
             if settings.current().seed is None:
                 raise self.refuse(node, t("expr.what.random", name=name), t("expr.why.random"))
             settings.seed_torch()
@@ -293,6 +293,7 @@ class _Walker:
         if any(x.device.type == "meta" for x in guards.tensors_in((call.args, call.kwargs))):
             # a shape-only operand makes the whole operation shape-only, as in the single commands
             call.args, call.kwargs = to_meta(call.args), to_meta(call.kwargs)
+            call.fn = to_meta(call.fn)  # a layer's weights too, nested layers included
         try:
             guards.check(spec, call, clip(call.code, 40))
         except registry.Unfit as e:  # operands that are not this op's: explained, never run
