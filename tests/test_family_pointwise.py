@@ -324,3 +324,42 @@ def test_through_expr(tshape):
     )
     r = tshape("broadcast", "shape(2,3)", "shape(3)", "--json")
     assert r.code == 0 and r.doc["op"] == "broadcast"
+
+
+def test_integer_results_wrap_as_torch_holds_them_and_edge_values_make_no_fake_check():
+    a, b = torch.tensor([200, 100], dtype=torch.uint8), torch.tensor([100, 100], dtype=torch.uint8)
+    ex, doc = explain(operator.add, a, b)
+    check = element_check(doc)
+    assert check["torch"] == (a + b)[1].item() == check["manual"] and ex.ok
+    neg = torch.tensor([4.0, -8.0])
+    ex, doc = explain(operator.pow, neg, 1 / 3)
+    assert math.isnan((neg ** (1 / 3))[1].item())  # torch's nan, where Python goes complex
+    assert math.isnan(element_check(doc)["manual"]) and element_check(doc)["ok"]
+    ex, doc = explain_unary(torch.bitwise_not, torch.tensor([True, False]))
+    assert_tensor(doc["result"], ~torch.tensor([True, False]))
+    assert element_check(doc)["torch"] == "False" and ex.ok
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_promotion_reason_formats_with_its_parameters(lang):
+    """Each reason id of pointwise._predict, reached and formatted (a missing parameter raises)."""
+    pairs = [
+        (IX, torch.tensor([0.5])),  # category
+        (IX.int(), IX),  # wider
+        (torch.tensor([1], dtype=torch.uint8), torch.tensor([1], dtype=torch.int8)),  # mixed_int
+        (X.half(), X.bfloat16()),  # half_bfloat
+        (IX, IX),  # same
+        (IX.int(), 2.5),  # scalar_higher
+        (X.half(), 2.5),  # scalar_same
+        (X, torch.tensor(1.0, dtype=torch.float64)),  # zerodim_same
+        (IX, torch.tensor(1.0)),  # zerodim_higher
+        (X.double(), torch.ones(3, dtype=torch.complex64)),  # torch (outside the table)
+    ]
+    reasons = set()
+    with settings.use(settings.Settings(lang=lang)):
+        for a, b in pairs:
+            guess = family._predict(["a", "b"], (a, b))
+            reasons.add(guess.reason)
+            text = CATALOGS[lang][guess.reason].format(**(guess.params | {"dr": "x"}))
+            assert "{" not in text
+    assert reasons == {f"pointwise.promote.{r}" for r in family.DYNAMIC_IDS_PROMOTE}

@@ -437,18 +437,7 @@ def explain_mha(call: Call) -> Explanation:
             t("attention.mha.layout.title"),
             f"({qn}.shape, {kn}.shape, {vn}.shape)",
             None,
-            t(
-                "attention.mha.layout." + ("batch_first" if layer.batch_first else "seq_first")
-                if batched
-                else "attention.mha.layout.unbatched",
-                q=qn,
-                k=kn,
-                v=vn,
-                N=n,
-                L=big_l,
-                S=big_s,
-                E=e,
-            ),
+            _layout_note(layer.batch_first, batched, (qn, kn, vn), (n, big_l, big_s, e)),
             table,
         )
     )
@@ -645,6 +634,17 @@ def explain_mha(call: Call) -> Explanation:
         )
     )
     return ex
+
+
+def _layout_note(
+    batch_first: bool, batched: bool, names: tuple[str, str, str], sizes: tuple[int, ...]
+) -> str:
+    (q, k, v), (n, big_l, big_s, e) = names, sizes
+    if not batched:
+        return t("attention.mha.layout.unbatched", q=q, k=k, v=v, L=big_l, S=big_s, E=e)
+    if batch_first:
+        return t("attention.mha.layout.batch_first", q=q, k=k, v=v, N=n, L=big_l, S=big_s, E=e)
+    return t("attention.mha.layout.seq_first", q=q, k=k, v=v, N=n, L=big_l, S=big_s, E=e)
 
 
 def _mha_rule(layer: Any, values: tuple[Any, Any, Any], names: tuple[str, str, str]) -> OpError | None:

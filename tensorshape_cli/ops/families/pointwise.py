@@ -133,11 +133,13 @@ def _log(fn: Callable[[float], float]) -> Callable[[float], float]:
 
 
 def _domain(fn: Callable[[float], float]) -> Callable[[float], float]:
+    """Outside the domain (asin(2)) torch gives nan; an overflow (sinh(1000)) makes no check."""
+
     def safe(x: float) -> float:
         try:
             return fn(x)
-        except (ValueError, OverflowError):
-            return math.nan if not math.isinf(x) else fn(x)
+        except ValueError:
+            return math.nan
 
     return safe
 
@@ -180,7 +182,7 @@ _UNARY: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "erf": ("erf({x})", math.erf),
     "erfc": ("erfc({x})", math.erfc),
     "logical_not": ("not {x}", lambda x: not x),
-    "bitwise_not": ("~{x}", operator.invert),
+    "bitwise_not": ("~{x}", lambda x: (not x) if isinstance(x, bool) else ~x),
     "isnan": ("isnan({x})", lambda x: math.isnan(x)),
     "isinf": ("isinf({x})", lambda x: math.isinf(x)),
     "isfinite": ("isfinite({x})", lambda x: math.isfinite(x)),
@@ -231,25 +233,16 @@ def _targets() -> tuple[str, ...]:
 
 
 TARGETS = _targets()
+# The reasons of the promotion rule (pointwise.promote.<reason>).
+DYNAMIC_IDS_PROMOTE = (
+    *("wider", "category", "scalar_same", "scalar_higher", "zerodim_same", "zerodim_higher"),
+    *("mixed_int", "half_bfloat", "same", "torch"),
+)
 # Message ids built at run time (tests check that each is in both catalogs).
 DYNAMIC_IDS = (
     *(f"pointwise.kind.{k}" for k in ("arith", "compare", "logical", "bitwise", "divide")),
     *(f"pointwise.category.{c}" for c in ("bool", "int", "float", "complex")),
-    *(
-        f"pointwise.promote.{r}"
-        for r in (
-            "wider",
-            "category",
-            "scalar_same",
-            "scalar_higher",
-            "zerodim_same",
-            "zerodim_higher",
-            "mixed_int",
-            "half_bfloat",
-            "same",
-            "torch",
-        )
-    ),
+    *(f"pointwise.promote.{r}" for r in DYNAMIC_IDS_PROMOTE),
     *(f"pointwise.op_dtype.{k}" for k in ("compare", "logical", "divide", "float", "other")),
 )
 
@@ -326,7 +319,8 @@ def _operands(call: Call, reflected: bool) -> tuple[list[Any], list[str]]:
     if len(call.args) >= 2:
         names = call.names(0, 2)
     else:
-        names = [call.codes[0] if call.codes else "a", call.keyword_codes.get("other", "b")]
+        written = call.keyword_codes.get("other") or call.keyword_codes.get("exponent") or "b"
+        names = [call.codes[0] if call.codes else "a", written]
     if reflected:
         values, names = values[::-1], names[::-1]
     return values, names
@@ -643,6 +637,17 @@ def _source(value: Any, index: list[int]) -> tuple[list[int], Any]:
     return src, item
 
 
+def _wrapped(value: int, dtype: Any) -> int:
+    """An integer as torch's fixed-width type holds it: 200 + 100 in uint8 is 44."""
+    import torch
+
+    if dtype == torch.bool or not hasattr(torch, "iinfo"):
+        return value
+    info = torch.iinfo(dtype)
+    span = info.max - info.min + 1
+    return (value - info.min) % span + info.min
+
+
 def _num(value: Any) -> str:
     """A number inside a written formula: a negative one in parentheses, 2 - (-0.5)."""
     text = fmt_num(value)
@@ -681,6 +686,10 @@ def _binary_check(
         manual = fn(va, vb_used)
     except (ZeroDivisionError, OverflowError, ValueError):
         return None  # Python refuses what IEEE defines (0 // 0.0): no check rather than a fake one
+    if isinstance(manual, complex):  # (-8.0) ** (1/3): Python goes complex, torch gives nan
+        manual = math.nan
+    if isinstance(manual, int) and not isinstance(manual, bool) and not out.dtype.is_floating_point:
+        manual = _wrapped(manual, out.dtype)
     got = out[tuple(index)].item() if index else out.item()
     left = _at(names[0], ia)
     right = _at(names[1], ib)
