@@ -41,6 +41,14 @@ COMMANDS = {
     "tshape expr 'F.cross_entropy(x, y)' --json": [
         *(TSHAPE, "expr", "F.cross_entropy(x, y)", "-t", "x=[[1.0,2,3],[0,1,0]]", "-t", "y=[2,0]", "--json"),
     ],
+    "tshape expr 'pred - target' --json": [
+        *(TSHAPE, "expr", "pred - target", "-t", "pred=[[1.5],[2.0],[4.0]]", "-t", "target=[1,2,3]"),
+        "--json",
+    ],
+    "tshape expr 'nn.MultiheadAttention(…)(q, k, v)' shape-only --json": [
+        *(TSHAPE, "expr", "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v)", "--seed", "0"),
+        *("-t", "q=shape(2,5,8)", "-t", "k=shape(2,6,8)", "-t", "v=shape(2,6,8)", "--json"),
+    ],
     "tshape conv2d 'randn(1,3,8,8)' --json": [
         *(TSHAPE, "conv2d", "randn(1,3,8,8)", "--out-channels", "4", "--kernel-size", "3", "--seed", "0"),
         "--json",

@@ -327,9 +327,14 @@ def _meta_cannot(error: BaseException) -> bool:
 
 
 def to_meta(value: Any) -> Any:
-    """Shape-only copies of the tensors in a value (nested lists, tuples, dicts), strides kept."""
+    """Shape-only copies of the tensors in a value (nested lists, tuples, dicts), strides kept;
+    an nn module as a copy whose parameters and buffers are meta, the layers it holds or built
+    in its __init__ included (torch refuses a meta input against cpu weights)."""
     import torch
 
+    if isinstance(value, torch.nn.Module):
+        on_cpu = any(not x.is_meta for x in (*value.parameters(), *value.buffers()))
+        return _meta_module(value) if on_cpu else value
     if isinstance(value, torch.Tensor):
         if value.is_meta:
             return value

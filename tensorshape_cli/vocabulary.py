@@ -21,7 +21,9 @@ Each candidate is then classified from torch's metadata, in this order:
   change autograd state rather than compute (`backward`, `register_*`, `retain_grad`);
 - random (allowed, flagged): an aten overload tagged `nondeterministic_seeded`, or Python
   code (F.dropout, nn.Linear's initialisation) that calls such an op, found by following the
-  names its code uses through torch's own modules.
+  names its code uses through torch's own modules. A call draws only when `Entry.draws`
+  says so: dropout with a probability of 0 or training=False (sdpa's default dropout_p=0,
+  nn.Dropout(0), F.rrelu's default training=False) draws nothing and needs no --seed.
 
 `out=` and `inplace=True` are refused per call: `refused_kwargs`. The set is built once per
 process, on first use, after torch is imported (tens of milliseconds).
@@ -90,6 +92,10 @@ _ESCAPES = re.compile(
     r"element_size|nbytes|itemsize|new_tensor|new_empty|new_empty_strided|as_subclass|"
     r"requires_grad|is_leaf|output_nr|_version|names|refine_names|rename|align_to|align_as)$"
 )
+# The parameters that turn dropout off: its probability (`p` only in a dropout's own
+# signature: bernoulli's p is no switch), and a training flag.
+_PROBABILITY = frozenset({"dropout_p", "dropout"})
+_TRAINING = frozenset({"training", "train"})
 # torch's global setters: seeds, defaults, threads, flags, grad mode, printing.
 _GLOBAL_STATE = re.compile(r"^(set_\w+|use_\w+|manual_seed|seed|init_num_threads|autocast_\w+|clear_\w+)$")
 
@@ -103,6 +109,25 @@ class Entry:
     fn: Any
     kind: Kind
     random: bool
+    # For an op whose only draws are dropout's: its parameters that turn them off, with
+    # their defaults (a probability of 0, training=False); () when every call draws.
+    switches: tuple[tuple[str, Any], ...] = ()
+    names: tuple[str, ...] = ()  # the parameters `switches` are bound among, in order
+
+    def draws(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> bool:
+        """Whether this call draws random numbers: dropout with p=0 (sdpa's default dropout_p,
+        nn.Dropout(0)) or training=False (F.rrelu's default) draws none, and needs no seed."""
+        if not self.random:
+            return False
+        if not self.switches:
+            return True
+        bound = dict(zip(self.names, args, strict=False)) | (kwargs or {})
+        for name, default in self.switches:
+            value = bound.get(name, default)
+            off = value is False or value == 0 if name in _TRAINING else _is_zero(value)
+            if off:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -145,9 +170,31 @@ def _entry(path: str) -> Entry | None:
     # Whether it draws random numbers is worked out per op, on first lookup.
     if found.kind == "module":
         random = _module_is_random(found.fn, vocab.meta)
-    else:
-        random = vocab.meta.is_random(found.aten) or _code_is_random(found.fn, vocab.meta)
-    return Entry(path, found.fn, found.kind, random)
+        # drawing only in forward (nn.Dropout, not nn.Linear's init): its p decides
+        forward_only = random and not _module_is_random(found.fn, vocab.meta, _INIT)
+        names = _init_parameters(found.fn) if forward_only else ()
+        switches = tuple((n, d) for n, d in names if n in _PROBABILITY or n == "p")
+        return Entry(path, found.fn, found.kind, random, switches, tuple(n for n, _ in names))
+    random = vocab.meta.is_random(found.aten) or _code_is_random(found.fn, vocab.meta)
+    params = _parameters(path) if random else ()
+    dropout = "dropout" in found.aten
+    switches = tuple(
+        (n, d) for n, d in params if n in _PROBABILITY or n in _TRAINING or (dropout and n == "p")
+    )
+    return Entry(path, found.fn, found.kind, random, switches, tuple(n for n, _ in params))
+
+
+def _is_zero(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+
+
+def _init_parameters(cls: type) -> tuple[tuple[str, Any], ...]:
+    """A layer's construction parameters and their defaults."""
+    try:
+        params = list(inspect.signature(cls).parameters.values())  # self left out
+    except (TypeError, ValueError):
+        return ()
+    return tuple((p.name, None if p.default is inspect.Parameter.empty else p.default) for p in params)
 
 
 def refusal(path: str) -> str | None:
@@ -195,11 +242,19 @@ def _updates_running_stats(path: str, args: tuple[Any, ...], kwargs: dict[str, A
 @functools.cache
 def _parameter_names(path: str) -> tuple[str, ...]:
     """The parameter names of an allowed function: its Python signature, else its aten schema."""
+    return tuple(name for name, _ in _parameters(path))
+
+
+@functools.cache
+def _parameters(path: str) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of an allowed function's parameters, from its Python signature, else
+    its aten schema (None: no default, or a default of None)."""
     found = _vocabulary().allowed.get(path)
     if found is None or found.kind != "function":
         return ()
     try:
-        return tuple(inspect.signature(found.fn).parameters)
+        params = inspect.signature(found.fn).parameters.values()
+        return tuple((p.name, None if p.default is inspect.Parameter.empty else p.default) for p in params)
     except (TypeError, ValueError):
         pass
     import torch
@@ -207,7 +262,7 @@ def _parameter_names(path: str) -> tuple[str, ...]:
     packet = getattr(torch.ops.aten, found.aten, None)
     if packet is None or "default" not in packet.overloads():
         return ()
-    return tuple(a.name for a in packet.default._schema.arguments)
+    return tuple((a.name, a.default_value) for a in packet.default._schema.arguments)
 
 
 def allowed_paths() -> frozenset[str]:
@@ -421,15 +476,17 @@ def _names_are_random(
     if id(code) in seen:
         return False
     seen.add(id(code))
+    import torch.nn.functional
     import torch.nn.init
 
-    init_space = vars(torch.nn.init)
+    # names reached as attributes (F.dropout1d in nn.Dropout1d.forward) are looked up there
+    spaces = (vars(torch.nn.init), vars(torch.nn.functional))
     for name in _code_names(code):
         if meta.is_random(name):
             return True
         if depth <= 0:
             continue
-        target = globals_.get(name, init_space.get(name))
+        target = globals_.get(name) or next((s[name] for s in spaces if name in s), None)
         target_code = getattr(target, "__code__", None)
         if (
             isinstance(target, types.FunctionType)
@@ -447,15 +504,21 @@ def _code_names(code: types.CodeType) -> Iterable[str]:
             yield from _code_names(const)
 
 
-def _module_is_random(cls: type, meta: _AtenMeta, seen: set[type] | None = None) -> bool:
-    """A layer whose construction (parameter initialisation) or call draws random numbers."""
+_INIT = ("__init__", "reset_parameters", "_reset_parameters")
+
+
+def _module_is_random(
+    cls: type, meta: _AtenMeta, methods: tuple[str, ...] = (*_INIT, "forward"), seen: set[type] | None = None
+) -> bool:
+    """A layer whose construction (parameter initialisation) or call draws random numbers;
+    with methods=_INIT, its construction alone (the layers it builds: any of their draws)."""
     import torch
 
     seen = set() if seen is None else seen
     if cls in seen:
         return False
     seen.add(cls)
-    for method in ("__init__", "reset_parameters", "_reset_parameters", "forward"):
+    for method in methods:
         fn = getattr(cls, method, None)
         if fn is None or getattr(torch.nn.Module, method, None) is fn:
             continue
@@ -467,6 +530,6 @@ def _module_is_random(cls: type, meta: _AtenMeta, seen: set[type] | None = None)
         for name in _code_names(code):  # layers it builds (Transformer → Linear, …)
             sub = fn.__globals__.get(name)
             is_layer = isinstance(sub, type) and issubclass(sub, torch.nn.Module) and sub is not cls
-            if is_layer and _module_is_random(sub, meta, seen):  # type: ignore[arg-type]
+            if is_layer and _module_is_random(sub, meta, seen=seen):  # type: ignore[arg-type]
                 return True
     return False

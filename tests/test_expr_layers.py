@@ -136,3 +136,34 @@ def test_an_operator_on_a_tuple_is_explained_not_computed(tshape):
     r = tshape("expr", "x.shape * 1000000000", *BIND, "--json")
     assert r.code == 1
     assert r.doc["error"]["kind"] == "expr_type"
+
+
+@pytest.mark.parametrize(
+    ("expression", "shapes", "build"),
+    [
+        ("nn.Linear(4, 3)(x)", {"x": (5, 4)}, lambda t: nn.Linear(4, 3)(t["x"])),
+        (
+            "nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))(x)",
+            {"x": (5, 4)},
+            lambda t: nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))(t["x"]),
+        ),
+        (
+            "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v)",
+            {"q": (2, 5, 8), "k": (2, 6, 8), "v": (2, 6, 8)},
+            lambda t: nn.MultiheadAttention(8, 2, batch_first=True)(t["q"], t["k"], t["v"]),
+        ),
+    ],
+)
+def test_layers_run_on_shape_only_inputs(tshape, expression, shapes, build):
+    """A shape-only input makes the layer's weights shape-only too, those of the layers it
+    holds (Sequential) or builds in its __init__ (MultiheadAttention's out_proj) included."""
+    args = [a for name, shape in shapes.items() for a in ("-t", f"{name}=shape{shape}")]
+    r = tshape("expr", expression, *args, "--seed", "0", "--json")
+    assert r.code == 0, r.stderr
+    doc = r.doc
+    with torch.device("meta"):
+        want = build({n: torch.empty(s) for n, s in shapes.items()})
+    tensors = list(want) if isinstance(want, tuple) else [want]
+    got = doc["outputs"] if "outputs" in doc else [doc["result"]]
+    assert [g["shape"] for g in got] == [list(w.shape) for w in tensors]
+    assert all(g["values"] is None for g in got)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from conftest import assert_schema, assert_tensor
 from test_lang import ENGLISH_WORDS, WORD, doc_texts
+from torch import nn
 
 from tensorshape_cli import registry, settings
 from tensorshape_cli.messages import CATALOGS
@@ -205,3 +206,158 @@ def test_through_expr(tshape):
     r = tshape("expr", "F.scaled_dot_product_attention(q, k, v[:2])", *bind)
     assert r.code == 1
     assert r.doc["error"]["kind"] == "attention_length"
+
+
+# --- nn.MultiheadAttention ---------------------------------------------------------------------
+
+
+def _mha(expression: str, tshape: Any, *binds: str, seed: int = 0) -> dict[str, Any]:
+    r = tshape("expr", expression, *binds, "--seed", str(seed), "--json")
+    assert r.code in (0, 1), r.stderr
+    return r.doc
+
+
+@pytest.mark.parametrize(
+    ("expression", "build", "shapes", "kwargs"),
+    [
+        (
+            "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v)",
+            lambda: nn.MultiheadAttention(8, 2, batch_first=True),
+            {"q": (2, 5, 8), "k": (2, 6, 8), "v": (2, 6, 8)},
+            {},
+        ),
+        (
+            "nn.MultiheadAttention(8, 4)(q, k, v)",
+            lambda: nn.MultiheadAttention(8, 4),
+            {"q": (5, 2, 8), "k": (6, 2, 8), "v": (6, 2, 8)},
+            {},
+        ),
+        (
+            "nn.MultiheadAttention(6, 3)(q, k, v)",
+            lambda: nn.MultiheadAttention(6, 3),
+            {"q": (4, 6), "k": (3, 6), "v": (3, 6)},
+            {},
+        ),
+        (
+            "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v, average_attn_weights=False)",
+            lambda: nn.MultiheadAttention(8, 2, batch_first=True),
+            {"q": (2, 5, 8), "k": (2, 6, 8), "v": (2, 6, 8)},
+            {"average_attn_weights": False},
+        ),
+    ],
+)
+def test_multihead_attention_against_torch(tshape, expression, build, shapes, kwargs):
+    """Parameters from torch's own init under --seed: the same module, built here after
+    torch.manual_seed(seed), gives the same outputs; the steps' own route agrees too."""
+    gen = torch.Generator().manual_seed(1)
+    values = {n: torch.randn(s, generator=gen) for n, s in shapes.items()}
+    binds = [a for n, x in values.items() for a in ("-t", f"{n}={x.tolist()}")]
+    doc = _mha(expression, tshape, *binds)
+    assert doc["error"] is None
+    torch.manual_seed(0)
+    layer = build()
+    with torch.no_grad():
+        out, weights = layer(values["q"], values["k"], values["v"], **kwargs)
+    assert_tensor(doc["outputs"][0], out, rel=1e-5)
+    assert_tensor(doc["outputs"][1], weights, rel=1e-5)
+    labels = [c["label"] for c in doc["checks"]]
+    assert "attn_output, from the steps above" in labels and "attn_weights, from the steps above" in labels
+    assert all(c["ok"] for c in doc["checks"])
+    score = next(c for c in doc["checks"] if c["label"].startswith("score [0, 0, 0, 0]"))
+    q = values["q"] if layer.batch_first or values["q"].dim() == 2 else values["q"].transpose(0, 1)
+    k = values["k"] if layer.batch_first or values["k"].dim() == 2 else values["k"].transpose(0, 1)
+    e, hd = layer.embed_dim, layer.head_dim
+    w_q, w_k, _ = layer.in_proj_weight.detach().chunk(3)
+    b_q, b_k, _ = layer.in_proj_bias.detach().chunk(3)
+    qp = (q.reshape(-1, e)[0] @ w_q.T + b_q)[:hd]
+    kp = (k.reshape(-1, e)[0] @ w_k.T + b_k)[:hd]
+    assert score["torch"] == pytest.approx(float(qp @ kp) / hd**0.5, rel=1e-5)
+
+
+def test_multihead_attention_steps_name_heads_and_scores(tshape):
+    binds = ["-t", "q=shape(2,5,8)", "-t", "k=shape(2,6,8)", "-t", "v=shape(2,6,8)"]
+    r = tshape(
+        "expr", "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v)", *binds, "--seed", "0", "--json"
+    )
+    assert r.code == 0, r.stderr
+    doc = r.doc
+    assert [o["shape"] for o in doc["outputs"]] == [[2, 5, 8], [2, 5, 6]]
+    note = doc["steps"][-1]["note"]
+    assert "E = 8 in 2 heads of 4" in note and "scores (2, 2, 5, 6)" in note
+    assert CATALOGS["en"]["check.skipped.label"] in [c["label"] for c in doc["checks"]]
+    torch.manual_seed(0)
+    layer = nn.MultiheadAttention(8, 2, batch_first=True)
+    q, k = torch.randn(2, 5, 8), torch.randn(2, 6, 8)
+    kpm = torch.tensor([[False] * 4 + [True] * 2, [False] * 6])
+    call = Call(
+        layer,
+        "MultiheadAttention",
+        (q, k, k),
+        {"key_padding_mask": kpm},
+        codes=["q", "k", "k"],
+        code="m(q, k, k)",
+    )
+    with torch.no_grad():
+        ex = registry.for_callable(type(layer)).explain(call)
+        want, weights = layer(q, k, k, key_padding_mask=kpm)
+    doc = ex.to_dict()
+    titles = [s["title"] for s in doc["steps"]]
+    assert "key_padding_mask" in titles
+    assert "The scores, per head (N, heads, L, S)" in titles
+    scores = next(s for s in doc["steps"] if s["title"] == "The scores, per head (N, heads, L, S)")
+    assert scores["tensor"]["shape"] == [2, 2, 5, 6]
+    assert_tensor(doc["outputs"][0], want, rel=1e-5)
+    assert float(weights[0, :, 4:].abs().max()) == 0.0  # padded keys get no weight
+    assert ex.ok
+
+
+def test_multihead_attention_failures(tshape):
+    doc = _mha(
+        "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v)",
+        tshape,
+        *("-t", "q=shape(2,5,7)", "-t", "k=shape(2,6,8)", "-t", "v=shape(2,6,8)"),
+    )
+    assert doc["error"]["kind"] == "mha_embed"
+    assert "nn.MultiheadAttention(7, 2, …)" in doc["error"]["hint"]
+    doc = _mha(
+        "nn.MultiheadAttention(8, 2)(q, k, v)",
+        tshape,
+        *("-t", "q=shape(2,5,8)", "-t", "k=shape(2,6,8)", "-t", "v=shape(2,6,8)"),
+    )
+    assert doc["error"]["kind"] == "mha_batch" and "batch_first=True" in doc["error"]["hint"]
+    with pytest.raises(Exception):  # noqa: B017 - torch refuses it too (an AssertionError)
+        nn.MultiheadAttention(8, 2)(torch.ones(2, 5, 8), torch.ones(2, 6, 8), torch.ones(2, 6, 8))
+
+
+def test_multihead_attention_in_spanish(tshape):
+    binds = ["-t", "q=randn(2,5,8)", "-t", "k=randn(2,6,8)", "-t", "v=randn(2,6,8)"]
+    r = tshape(
+        "expr",
+        "nn.MultiheadAttention(8, 2, batch_first=True)(q, k, v)",
+        *binds,
+        "--seed",
+        "0",
+        "--json",
+        "--lang",
+        "es",
+    )
+    assert r.code == 0
+    assert "cabezas" in r.doc["steps"][-1]["note"]
+    assert not _english_in(r.doc), _english_in(r.doc)
+
+
+def test_sequential_shows_one_step_per_layer(tshape):
+    x = torch.tensor([[0.5, -1.0, 2.0, 0.25], [1.5, 0.0, -0.5, 3.0]])
+    expression = "nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))(x)"
+    r = tshape("expr", expression, "-t", f"x={x.tolist()}", "--seed", "0", "--json")
+    assert r.code == 0, r.stderr
+    torch.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    with torch.no_grad():
+        inner = [seq[: i + 1](x) for i in range(3)]
+    steps = r.doc["steps"][-3:]
+    assert [s["title"].split(",")[0] for s in steps] == ["Linear", "ReLU", "Linear"]
+    for step, want in zip(steps, inner, strict=True):
+        assert_tensor(step["tensor"], want, rel=1e-6)
+    assert steps[0]["code"].endswith("[:1](x)") and steps[-1]["code"] == expression
+    assert_tensor(r.doc["result"], inner[-1], rel=1e-6)

@@ -178,6 +178,66 @@ def test_random_flag_is_whether_torch_draws_random_numbers(path, make):
     assert entry.random == _rng_draws(make)
 
 
+_Q, _K = torch.randn(2, 5, 8), torch.randn(2, 6, 8)
+
+
+@pytest.mark.parametrize(
+    ("path", "args", "kwargs", "make"),
+    [
+        ("F.scaled_dot_product_attention", (_Q, _K, _K), {}, None),
+        ("F.scaled_dot_product_attention", (_Q, _K, _K), {"dropout_p": 0.0}, None),
+        ("F.scaled_dot_product_attention", (_Q, _K, _K), {"dropout_p": 0.1}, None),
+        ("F.scaled_dot_product_attention", (_Q, _K, _K, None, 0.5), {}, None),
+        ("F.dropout", (_Q,), {}, None),
+        ("F.dropout", (_Q, 0.0), {}, None),
+        ("F.dropout", (_Q, 0.3), {"training": False}, None),
+        ("F.dropout", (_Q, 0.3, False), {}, None),
+        ("F.dropout2d", (_Q, 0), {}, None),
+        ("F.alpha_dropout", (_Q, 0.2), {"training": True}, None),
+        ("torch.dropout", (_Q, 0.0, True), {}, None),
+        ("torch.dropout", (_Q, 0.4, True), {}, None),
+        ("F.rrelu", (_Q,), {}, None),
+        ("F.rrelu", (_Q,), {"training": True}, None),
+        ("torch.Tensor.bernoulli", (torch.full((3,), 0.5),), {"p": 0.0}, None),
+        ("nn.Dropout", (), {}, lambda layer: layer(_Q)),
+        ("nn.Dropout", (0.0,), {}, lambda layer: layer(_Q)),
+        ("nn.Dropout", (), {"p": 0}, lambda layer: layer(_Q)),
+        ("nn.Dropout1d", (0.25,), {}, lambda layer: layer(_Q)),
+        ("nn.MultiheadAttention", (8, 2), {"batch_first": True}, lambda layer: layer(_Q, _K, _K)),
+        (
+            "nn.MultiheadAttention",
+            (8, 2),
+            {"dropout": 0.0, "batch_first": True},
+            lambda layer: layer(_Q, _K, _K),
+        ),
+        ("nn.Linear", (4, 2), {}, None),
+        ("nn.ReLU", (), {}, lambda layer: layer(_Q)),
+    ],
+)
+def test_a_call_needs_a_seed_only_when_it_draws(path, args, kwargs, make):
+    """Entry.draws(args, kwargs) against torch's generator: dropout with p=0 or training=False
+    (sdpa's default dropout_p) draws nothing, so expr needs no --seed for it."""
+    entry = vocabulary.lookup(path)
+    assert entry is not None
+
+    def run() -> None:
+        out = entry.fn(*args, **kwargs)
+        if make is not None:
+            make(out)
+
+    assert entry.draws(args, kwargs) == _rng_draws(run)
+
+
+def test_dropout_free_calls_run_without_a_seed(tshape):
+    bind = ["-t", "q=shape(2,5,8)", "-t", "k=shape(2,6,8)", "-t", "v=shape(2,6,8)"]
+    assert tshape("expr", "F.scaled_dot_product_attention(q, k, v)", *bind).code == 0
+    refused = tshape("expr", "F.scaled_dot_product_attention(q, k, v, dropout_p=0.1)", *bind)
+    assert refused.code == 2 and "--seed" in refused.stderr
+    assert tshape("expr", "nn.Dropout(0.0)(q)", bind[0], bind[1]).code == 0
+    assert tshape("expr", "F.dropout(q, 0.5, training=False)", bind[0], bind[1]).code == 0
+    assert tshape("expr", "nn.Dropout(0.5)(q)", bind[0], bind[1]).code == 2
+
+
 @pytest.mark.parametrize(
     ("written", "path", "kind"),
     [

@@ -265,10 +265,12 @@ class _Walker:
                 if isinstance(a, ast.Constant) and isinstance(a.value, str)
             )
             raise self.refuse(where, t("expr.what.string"), t("expr.why.string_arg", name=name))
-        if entry is not None and entry.random:
+        if entry is not None and entry.draws(tuple(args), kwargs):
             if settings.current().seed is None:
                 raise self.refuse(node, t("expr.what.random", name=name), t("expr.why.random"))
             settings.seed_torch()
+        if isinstance(fn, torch.nn.Sequential) and len(fn) and len(args) == 1 and not kwargs:
+            return self.sequential(node, fn, args[0], codes[0])
         call = Call(
             fn,
             name,
@@ -280,6 +282,21 @@ class _Walker:
             element_codes=elements,
         )
         return self.dispatch(node, call, target, title)
+
+    def sequential(self, node: ast.Call, layers: torch.nn.Sequential, x: Any, code: str) -> Any:
+        """nn.Sequential is see-through, as in trace: one step per inner layer, its input and
+        output; each step's code is the Sequential cut after that layer, which runs as written."""
+        built = self.code(node.func)
+        value, operand = x, code
+        for i, layer in enumerate(layers):
+            last = i == len(layers) - 1
+            step_code = self.code(node) if last else f"{built}[:{i + 1}]({code})"
+            kind = type(layer).__name__
+            title = t("expr.kind.sequential_layer", name=kind, i=i, n=len(layers))
+            call = Call(layer, kind, (value,), codes=[operand], code=step_code)
+            value = self.dispatch(node, call, type(layer), title)
+            operand = step_code
+        return value
 
     def refuse(self, node: ast.AST, what: str, why: str) -> Refused:
         col = getattr(node, "col_offset", 0) + 1
@@ -293,6 +310,7 @@ class _Walker:
         if any(x.device.type == "meta" for x in guards.tensors_in((call.args, call.kwargs))):
             # a shape-only operand makes the whole operation shape-only, as in the single commands
             call.args, call.kwargs = to_meta(call.args), to_meta(call.kwargs)
+            call.fn = to_meta(call.fn)  # a layer's weights too, nested layers included
         try:
             guards.check(spec, call, clip(call.code, 40))
         except registry.Unfit as e:  # operands that are not this op's: explained, never run

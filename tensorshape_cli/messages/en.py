@@ -641,6 +641,8 @@ MESSAGES: dict[str, str] = {
     "expr.too_large_number": "expr: {code} would be a number of about {digits} digits, more than {limit}",
     "expr.kind.attribute": "attribute .{name}",
     "expr.kind.layer": "{name}, a layer",
+    # expr: nn.Sequential, one step per inner layer
+    "expr.kind.sequential_layer": "{name}, layer {i} of the nn.Sequential ({n} layers)",
     "expr.kind.chained": "a chained comparison",
     "expr.chained.hint": "a chain a < b < c means (a < b) and (b < c), which needs single values; element by element, write (a < b) & (b < c)",
     "expr.note.unary": "{op} on every element: shape {shape}.",

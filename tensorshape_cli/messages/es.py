@@ -645,6 +645,8 @@ MESSAGES: dict[str, str] = {
     "expr.too_large_number": "expr: {code} sería un número de unas {digits} cifras, más de {limit}",
     "expr.kind.attribute": "atributo .{name}",
     "expr.kind.layer": "{name}, una capa",
+    # expr: nn.Sequential, un paso por capa interior
+    "expr.kind.sequential_layer": "{name}, capa {i} del nn.Sequential ({n} capas)",
     "expr.kind.chained": "una comparación encadenada",
     "expr.chained.hint": "una cadena a < b < c significa (a < b) and (b < c), que necesita valores únicos; elemento a elemento, escribe (a < b) & (b < c)",
     "expr.note.unary": "{op} en cada elemento: forma {shape}.",

@@ -76,6 +76,13 @@ def _explain(call: Call) -> Explanation:
     ex.error = _type_error(call)
     if ex.error is not None:
         return ex
+    if any(_is_tensor(v) for v in call.args):  # the pointwise family explains tensors' operators
+        from tensorshape_cli import registry
+
+        try:
+            return registry.get("pointwise").explain(call)
+        except (KeyError, TypeError):
+            pass
     names = _names(call)
     tensors = [v for v in call.args if _is_tensor(v)]
     ex.inputs = {n: info(v) for n, v in zip(names, call.args, strict=True) if _is_tensor(v)}

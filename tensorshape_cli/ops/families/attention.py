@@ -19,6 +19,7 @@ from tensorshape_cli.messages import t
 from tensorshape_cli.ops import _calls
 from tensorshape_cli.ops._common import (
     agrees,
+    allclose_check,
     broadcast_shape,
     eps_of,
     shape_check,
@@ -365,5 +366,332 @@ registry.register(
         targets=TARGETS,
         aliases=("attention",),
         summary="attention.summary",
+    )
+)
+
+
+# --- nn.MultiheadAttention ---------------------------------------------------------------------
+
+MHA_TARGETS = ("torch.nn.MultiheadAttention",)
+
+
+def _mha_inputs(call: Call) -> tuple[list[Any], list[str]]:
+    values = [_calls.arg(call, i, n) for i, n in enumerate(("query", "key", "value"))]
+    names = [*call.codes[:3], *("query", "key", "value")[len(call.codes[:3]) :]]
+    for i, key in enumerate(("query", "key", "value")):
+        if key in call.keyword_codes:
+            names[i] = call.keyword_codes[key]
+    return values, names
+
+
+def explain_mha(call: Call) -> Explanation:
+    """A called nn.MultiheadAttention: heads, in-projections, per-head scores, masks, outputs."""
+    import torch
+    import torch.nn.functional as F
+
+    layer = call.fn
+    if not isinstance(layer, torch.nn.MultiheadAttention):
+        raise TypeError("not a MultiheadAttention layer")
+    call.only("key_padding_mask", "need_weights", "attn_mask", "average_attn_weights", "is_causal")
+    (q, k, v), (qn, kn, vn) = _mha_inputs(call)
+    if not all(isinstance(x, torch.Tensor) for x in (q, k, v)):
+        raise TypeError("query, key and value must be tensors")
+    ex = _calls.start(call, "MultiheadAttention", t("attention.mha.title"))
+    e, heads = layer.embed_dim, layer.num_heads
+    hd = layer.head_dim
+    rule = _mha_rule(layer, (q, k, v), (qn, kn, vn))
+    try:
+        result = call.run()
+    except Exception as error:  # torch asserts some rules (AssertionError): explained, never raised
+        ex.error = rule or torch_error(error)
+        return ex
+    if rule is not None:  # torch accepted what the rule refuses: torch is right
+        rule = None
+    batched = q.dim() == 3
+    first = layer.batch_first or not batched
+    layout = "(N, L, E)" if layer.batch_first else "(L, N, E)"
+    if not batched:
+        layout = "(L, E)"
+
+    def nle(x: torch.Tensor) -> torch.Tensor:  # every input as (N, L, E), as torch works inside
+        x = x.detach()
+        if not batched:
+            return x.unsqueeze(0)
+        return x if first else x.transpose(0, 1)
+
+    qb, kb, vb = nle(q), nle(k), nle(v)
+    n, big_l, big_s = qb.shape[0], qb.shape[1], kb.shape[1]
+    rows = [
+        [qn, fmt_shape(q.shape), layout.replace("L", "L"), f"L = {big_l}", f"E = {q.shape[-1]}"],
+        [kn, fmt_shape(k.shape), layout.replace("L", "S"), f"S = {big_s}", f"E = {k.shape[-1]}"],
+        [vn, fmt_shape(v.shape), layout.replace("L", "S"), f"S = {vb.shape[1]}", f"E = {v.shape[-1]}"],
+    ]
+    table = Table(
+        [t("attention.col.operand"), t("attention.col.shape"), t("attention.mha.col.layout"), "L/S", "E"],
+        rows,
+    )
+    ex.steps.append(
+        Step(
+            t("attention.mha.layout.title"),
+            f"({qn}.shape, {kn}.shape, {vn}.shape)",
+            None,
+            _layout_note(layer.batch_first, batched, (qn, kn, vn), (n, big_l, big_s, e)),
+            table,
+        )
+    )
+    params = ", ".join(f"{name} {fmt_shape(p.shape)}" for name, p in layer.named_parameters())
+    ex.steps.append(
+        Step(
+            t("attention.mha.heads.title"),
+            f"{e} // {heads}",
+            None,
+            t("attention.mha.heads.note", E=e, h=heads, hd=hd, params=params, E3=3 * e),
+            value=hd,
+        )
+    )
+    if layer._qkv_same_embed_dim:
+        w_q, w_k, w_v = layer.in_proj_weight.detach().chunk(3)
+    else:
+        w_q, w_k, w_v = (
+            layer.q_proj_weight.detach(),
+            layer.k_proj_weight.detach(),
+            layer.v_proj_weight.detach(),
+        )
+    b_q = b_k = b_v = None
+    if layer.in_proj_bias is not None:
+        b_q, b_k, b_v = layer.in_proj_bias.detach().chunk(3)
+    big_q, big_k, big_v = F.linear(qb, w_q, b_q), F.linear(kb, w_k, b_k), F.linear(vb, w_v, b_v)
+    ex.steps.append(
+        Step(
+            t("attention.mha.proj.title"),
+            f"Q = F.linear({qn}, W_q, b_q)  # W_q = in_proj_weight[:{e}]",
+            info(big_q),
+            t(
+                "attention.mha.proj.note",
+                q=qn,
+                k=kn,
+                v=vn,
+                E=e,
+                shape=fmt_shape(big_q.shape),
+                ks=fmt_shape(big_k.shape),
+            ),
+        )
+    )
+    split = [x.reshape(n, x.shape[1], heads, hd).transpose(1, 2) for x in (big_q, big_k, big_v)]
+    qh, kh, vh = split
+    ex.steps.append(
+        Step(
+            t("attention.mha.split.title"),
+            f"Q.view({n}, {big_l}, {heads}, {hd}).transpose(1, 2)",
+            info(qh),
+            t("attention.mha.split.note", h=heads, hd=hd, shape=fmt_shape(qh.shape), ks=fmt_shape(kh.shape)),
+        )
+    )
+    scores = qh @ kh.transpose(-2, -1) / math.sqrt(hd)
+    ex.steps.append(
+        Step(
+            t("attention.mha.scores.title"),
+            f"Q_h @ K_h.transpose(-2, -1) / sqrt({hd})",
+            info(scores),
+            t(
+                "attention.mha.scores.note",
+                shape=fmt_shape(scores.shape),
+                N=n,
+                h=heads,
+                L=big_l,
+                S=big_s,
+                hd=hd,
+            ),
+        )
+    )
+    bias = torch.zeros((), dtype=scores.dtype, device=scores.device)
+    padding = call.kwargs.get("key_padding_mask")
+    mask = call.kwargs.get("attn_mask")
+    if isinstance(padding, torch.Tensor):
+        pad = padding.reshape(n, 1, 1, big_s)
+        pad_bias = (
+            pad.float().masked_fill(pad, -math.inf) if pad.dtype == torch.bool else pad.to(scores.dtype)
+        )
+        bias = bias + pad_bias
+        ex.steps.append(
+            Step(
+                t("attention.mha.padding.title"),
+                call.keyword_codes.get("key_padding_mask", "key_padding_mask"),
+                info(padding),
+                t(
+                    "attention.mha.padding.note",
+                    ms=fmt_shape(padding.shape),
+                    N=n,
+                    S=big_s,
+                    want=fmt_shape(scores.shape),
+                ),
+            )
+        )
+    if isinstance(mask, torch.Tensor):
+        shaped = mask.reshape(n, heads, big_l, big_s) if mask.dim() == 3 else mask
+        mask_bias = (
+            torch.zeros(shaped.shape, dtype=scores.dtype, device=scores.device).masked_fill(shaped, -math.inf)
+            if mask.dtype == torch.bool
+            else shaped.to(scores.dtype)
+        )
+        bias = bias + mask_bias
+        ex.steps.append(
+            Step(
+                t("attention.mha.mask.title"),
+                call.keyword_codes.get("attn_mask", "attn_mask"),
+                info(mask),
+                t(
+                    "attention.mha.mask.note",
+                    ms=fmt_shape(mask.shape),
+                    L=big_l,
+                    S=big_s,
+                    Nh=n * heads,
+                    want=fmt_shape(scores.shape),
+                ),
+            )
+        )
+    weights = torch.softmax(scores + bias, dim=-1)
+    ex.steps.append(
+        Step(
+            t("attention.weights.title"),
+            "torch.softmax(scores, dim=-1)",
+            info(weights),
+            t("attention.weights.note", S=big_s, shape=fmt_shape(weights.shape)),
+        )
+    )
+    heads_out = weights @ vh
+    merged = heads_out.transpose(1, 2).reshape(n, big_l, e)
+    mine = F.linear(
+        merged,
+        layer.out_proj.weight.detach(),
+        None if layer.out_proj.bias is None else layer.out_proj.bias.detach(),
+    )
+    ex.steps.append(
+        Step(
+            t("attention.mha.merge.title"),
+            f"out_proj((weights @ V_h).transpose(1, 2).reshape({n}, {big_l}, {e}))",
+            info(mine),
+            t("attention.mha.merge.note", h=heads, hd=hd, E=e, shape=fmt_shape(mine.shape)),
+        )
+    )
+    out, att = result
+    average = bool(call.kwargs.get("average_attn_weights", True))
+    note = t(
+        "attention.mha.result",
+        E=e,
+        h=heads,
+        hd=hd,
+        scores=fmt_shape(scores.shape),
+        out=fmt_shape(out.shape),
+        weights=fmt_shape(att.shape) if att is not None else "None",
+        how=t("attention.mha.averaged" if average else "attention.mha.per_head", h=heads),
+    )
+    _calls.result_step(ex, call, [out, att] if att is not None else out, note)
+    if att is not None:  # the summary on the last step, the one a walk through expr shows
+        ex.steps[-2].note, ex.steps[-1].note = "", note
+    expected = [big_l, n, e] if batched and not first else ([n, big_l, e] if batched else [big_l, e])
+    ex.checks.append(shape_check(t("attention.mha.check.shape"), expected, list(out.shape)))
+    if q.device.type == "meta":
+        ex.checks.append(skipped_check())
+        return ex
+    if layer.training and layer.dropout > 0:
+        return ex  # the weights torch used were dropped at random: no value can be redone here
+    want = mine if first else mine.transpose(0, 1)
+    ex.checks.append(
+        allclose_check(
+            t("attention.mha.check.output"),
+            "torch.allclose(attn_output, steps)",
+            out.detach(),
+            (want if batched else want[0]),
+            e + big_s,
+        )
+    )
+    if att is not None:
+        mean = weights.mean(dim=1) if average else weights
+        ex.checks.append(
+            allclose_check(
+                t("attention.mha.check.weights"),
+                "torch.allclose(attn_weights, weights)",
+                att.detach(),
+                mean if batched else mean[0],
+                big_s,
+            )
+        )
+    qr, kr = qh[0, 0, 0].double().tolist(), kh[0, 0, 0].double().tolist()
+    manual = math.fsum(a * c for a, c in zip(qr, kr, strict=True)) / math.sqrt(hd)
+    got = float(scores[0, 0, 0, 0].double())
+    ex.checks.append(
+        Check(
+            t("attention.mha.check.score"),
+            f"({_elided([f'{fmt_num(a)}*{fmt_num(c)}' for a, c in zip(qr, kr, strict=True)])}) / sqrt({hd})",
+            manual,
+            got,
+            agrees(
+                manual, got, math.fsum(abs(a * c) for a, c in zip(qr, kr, strict=True)) + 1e-12, hd, 1.2e-7
+            ),
+        )
+    )
+    return ex
+
+
+def _layout_note(
+    batch_first: bool, batched: bool, names: tuple[str, str, str], sizes: tuple[int, ...]
+) -> str:
+    (q, k, v), (n, big_l, big_s, e) = names, sizes
+    if not batched:
+        return t("attention.mha.layout.unbatched", q=q, k=k, v=v, L=big_l, S=big_s, E=e)
+    if batch_first:
+        return t("attention.mha.layout.batch_first", q=q, k=k, v=v, N=n, L=big_l, S=big_s, E=e)
+    return t("attention.mha.layout.seq_first", q=q, k=k, v=v, N=n, L=big_l, S=big_s, E=e)
+
+
+def _mha_rule(layer: Any, values: tuple[Any, Any, Any], names: tuple[str, str, str]) -> OpError | None:
+    """The shape rule the inputs break, from their shapes, with the fix; None if none."""
+    q, k, v = values
+    qn, kn, vn = names
+    e = layer.embed_dim
+    if q.dim() not in (2, 3) or k.dim() != q.dim() or v.dim() != q.dim():
+        return OpError(
+            "mha_dims",
+            t(
+                "attention.mha.dims",
+                q=qn,
+                k=kn,
+                v=vn,
+                qs=fmt_shape(q.shape),
+                ks=fmt_shape(k.shape),
+                vs=fmt_shape(v.shape),
+            ),
+            t("attention.mha.dims.hint"),
+        )
+    if q.shape[-1] != e:
+        return OpError(
+            "mha_embed",
+            t("attention.mha.embed", q=qn, qs=fmt_shape(q.shape), e=e, f=q.shape[-1]),
+            t("attention.mha.embed.hint", f=q.shape[-1], h=layer.num_heads, q=qn, e=e),
+        )
+    if k.shape[:-1] != v.shape[:-1]:
+        return OpError(
+            "mha_key_value",
+            t("attention.mha.key_value", k=kn, v=vn, ks=fmt_shape(k.shape), vs=fmt_shape(v.shape)),
+            t("attention.length.hint", k=kn, v=vn),
+        )
+    batch_dim = 0 if layer.batch_first else 1
+    if q.dim() == 3 and q.shape[batch_dim] != k.shape[batch_dim]:
+        return OpError(
+            "mha_batch",
+            t("attention.mha.batch", q=qn, k=kn, qs=fmt_shape(q.shape), ks=fmt_shape(k.shape), d=batch_dim),
+            t("attention.mha.batch.hint" if not layer.batch_first else "attention.mha.batch.hint_first"),
+        )
+    return None
+
+
+registry.register(
+    OpSpec(
+        name="multihead_attention",
+        family="attention",
+        explain=explain_mha,
+        targets=MHA_TARGETS,
+        summary="attention.mha.summary",
     )
 )
