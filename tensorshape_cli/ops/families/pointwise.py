@@ -218,16 +218,30 @@ _ACTIVATIONS += ("tanhshrink", "softshrink", "hardshrink")
 _SYMBOLS = frozenset({"+", "-", "*", "/", "**", "//", "%", "&", "|", "^", "<", "<=", ">", ">=", "==", "!="})
 
 
+# Where torch spells a unary op besides torch.X and x.X: torch.special's own names, and the
+# ones that are only there or in F. (every target must exist: tests/test_registry.py)
+_SPECIAL = frozenset(
+    {"log1p", "expm1", "erf", "erfc", "expit", "round", "exp2", "erfinv", "digamma", "i0", "sinc", "logit"}
+)
+_NOT_TORCH = frozenset({"silu", "gelu", "expit"})
+_COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})  # reflected by swapping, no __r*__
+
+
 def _targets() -> tuple[str, ...]:
     paths: list[str] = []
     binary = [*_BINARY, *_BINARY_ALIASES]
     for name in binary:
         paths += [f"torch.{name}", f"torch.Tensor.{name}"]
     for dunder in _DUNDERS:
-        paths += [f"torch.Tensor.__{dunder}__", f"torch.Tensor.__r{dunder}__"]
+        paths.append(f"torch.Tensor.__{dunder}__")
+        if dunder not in _COMPARISONS:
+            paths.append(f"torch.Tensor.__r{dunder}__")
     paths += ["torch.Tensor.__neg__", "torch.Tensor.__abs__", "torch.Tensor.__invert__"]
     for name in [*_UNARY, *_UNARY_ALIASES, *_UNARY_PLAIN]:
-        paths += [f"torch.{name}", f"torch.Tensor.{name}", f"torch.special.{name}"]
+        if name not in _NOT_TORCH:
+            paths += [f"torch.{name}", f"torch.Tensor.{name}"]
+        if name in _SPECIAL:
+            paths.append(f"torch.special.{name}")
     paths += [f"torch.nn.functional.{name}" for name in _ACTIVATIONS]
     return tuple(dict.fromkeys(paths))
 
