@@ -43,7 +43,7 @@ SAMPLES_LOOKED_AT = 8
 SEED = 0
 # The fraction of op_db's allowed ops explained identically on every sample written: the
 # floor this test holds (raise it when tshape explains more).
-FLOOR = 0.90
+FLOOR = 0.99  # 630 of 635 with torch 2.13.0
 # Then one sample in each of these, when the op has it: integer and complex results too.
 EXTRA_DTYPES = (torch.int64, torch.complex64)
 SAMPLES_PER_EXTRA = 1
