@@ -370,6 +370,17 @@ def test_refused(tshape, expression, named):
     assert named in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize(
+    ("expression", "layout"),
+    [("x.to_sparse()", "sparse_coo"), ("torch.quantize_per_tensor(x, 0.1, 0, torch.quint8)", "quantized")],
+)
+def test_a_result_of_another_layout_is_refused_in_one_sentence(tshape, expression, layout):
+    r = tshape("expr", expression, "-t", "x=[[1.0, 0], [0, 2]]")
+    assert r.code == 2
+    assert r.stderr.startswith("tshape: ") and r.stderr.count("\n") == 1
+    assert f"gives a {layout} tensor" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_a_huge_view_is_free_and_shown_without_values(tshape):
     y = torch.tensor([1.0, 2.0]).expand(100000, 100000, 2)
     r = tshape("expr", "x.expand(100000, 100000, 2)", "-t", "x=[1.0, 2.0]", "--json")

@@ -360,8 +360,8 @@ class _Explained(Exception):
 
 
 def _check_layout(value: Any, code: str) -> None:
-    """A sparse, mkldnn or quantized result has no strides or plain values to show: refused,
-    with the way back to a dense tensor."""
+    """A sparse, mkldnn or quantized result has no strides or plain values to show: refused
+    in one sentence (exit 2) before any step describes it."""
     import torch
 
     for x in guards.tensors_in(value):
