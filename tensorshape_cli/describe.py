@@ -66,6 +66,20 @@ def info(t: torch.Tensor, marked: Iterable[int] = ()) -> TensorInfo:
     return result
 
 
+def plain_value(value: Any) -> Any:
+    """A plain result (x.dim(), x.item(), x.shape, torch.equal) as JSON holds it: numbers and
+    booleans as they are, a complex number as its text, as in a tensor's values ("(1+2j)"),
+    (nested) lists of them; None for anything else."""
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, complex):
+        return str(value)
+    if isinstance(value, (tuple, list)):
+        items = [plain_value(v) for v in value]
+        return None if any(i is None for i in items) else items
+    return None
+
+
 def _plain(values: Any) -> Any:
     # complex numbers have no JSON form: show them as text
     if isinstance(values, list):

@@ -221,6 +221,15 @@ def test_broadcast_failure_has_the_table_and_torchs_sentence_with_the_operands_n
             lambda x, y: x.unsqueeze(1).transpose(0, 2).flatten(1),
         ),
         ("x.view(x.shape[1], x.dim())", lambda x, y: x.view(3, 2)),
+        # torch's constants and Python's complex literals are values
+        (
+            "torch.arange(6, dtype=torch.float64).view(2, 3) * x",
+            lambda x, y: torch.arange(6, dtype=torch.float64).view(2, 3) * x,
+        ),
+        ("x.to(torch.int32)", lambda x, y: x.to(torch.int32)),
+        ("torch.clamp(y, -torch.inf, 1.0) * torch.pi", lambda x, y: y.clamp(max=1.0) * torch.pi),
+        ("x.contiguous(memory_format=torch.contiguous_format)", lambda x, y: x),
+        ("(x * 2j).imag + y", lambda x, y: x * 2 + y),
     ],
 )
 def test_values_against_torch(tshape, expression, compute):
@@ -302,7 +311,6 @@ REFUSED = [
     ("f'{x}'", "f-string"),
     ("'abc'", "string"),
     ("b'abc'", "constant"),
-    ("1j", "complex"),
     ("None", "constant"),
     ("...", "constant"),
     ("torch", "torch on its own"),
@@ -360,6 +368,17 @@ def test_refused(tshape, expression, named):
     assert r.stdout == ""
     assert_one_line(r.stderr)
     assert named in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("expression", "layout"),
+    [("x.to_sparse()", "sparse_coo"), ("torch.quantize_per_tensor(x, 0.1, 0, torch.quint8)", "quantized")],
+)
+def test_a_result_of_another_layout_is_refused_in_one_sentence(tshape, expression, layout):
+    r = tshape("expr", expression, "-t", "x=[[1.0, 0], [0, 2]]")
+    assert r.code == 2
+    assert r.stderr.startswith("tshape: ") and r.stderr.count("\n") == 1
+    assert f"gives a {layout} tensor" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_a_huge_view_is_free_and_shown_without_values(tshape):

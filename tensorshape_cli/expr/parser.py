@@ -82,6 +82,7 @@ class Program:
     tree: ast.Expression
     names: set[str]
     entries: dict[int, Any] = field(default_factory=dict)  # id(node) → vocabulary Entry
+    constants: dict[int, Any] = field(default_factory=dict)  # id(node) → torch.float32, torch.inf…
 
 
 def vocabulary() -> ModuleType:
@@ -213,7 +214,7 @@ class _Checker:
             raise Refused(
                 t("expr.int_too_big", code=clip(str(value), 12), col=node.col_offset + 1, digits=digits)
             )
-        if isinstance(value, (bool, int, float)):
+        if isinstance(value, (bool, int, float, complex)):  # 2j: torch.full((2,), 1 + 2j)
             return
         if isinstance(value, str) and role == "argument":  # where torch takes one: checked per call
             return
@@ -221,8 +222,6 @@ class _Checker:
             return
         if isinstance(value, str):
             raise self.refuse(node, t("expr.what.string"), t("expr.why.string"))
-        if isinstance(value, complex):
-            raise self.refuse(node, t("expr.what.complex"))
         raise self.refuse(node, t("expr.what.constant", value=clip(repr(value), 12)))
 
     def attribute(self, node: ast.Attribute, use: str) -> None:
@@ -235,6 +234,10 @@ class _Checker:
                 node, what if path else t("expr.what.attribute", name=node.attr), t("expr.why.private")
             )
         if path:
+            constant = _torch_constant(path) if use != "call" else None
+            if constant is not None:  # torch.float32, torch.inf, torch.channels_last: a value
+                self.program.constants[id(node)] = constant
+                return
             if use != "call":  # torch.cat without a call: module attributes are called here
                 what = t("expr.what.torch_attribute", name=path.removeprefix("torch."))
                 raise self.refuse(node, what, t("expr.why.calls"))
@@ -282,6 +285,22 @@ class _Checker:
         if entry.kind != "property" and use != "call":
             raise self.refuse(node, t("expr.what.method_uncalled", name=name), t("expr.why.call", name=name))
         self.program.entries[id(node)] = entry
+
+
+def _torch_constant(path: str) -> Any | None:
+    """torch's own constants, written as torch spells them: a dtype (torch.float32,
+    torch.long), a memory format (torch.channels_last), a layout (torch.strided; a result
+    of another layout is refused when it is made), a float (torch.inf, torch.nan, torch.pi).
+    None for anything else, functions and modules included."""
+    module, _, name = path.rpartition(".")
+    if module != "torch":
+        return None
+    import torch
+
+    value = getattr(torch, name, None)
+    if isinstance(value, (torch.dtype, torch.memory_format, torch.layout)) or type(value) is float:
+        return value
+    return None
 
 
 def _known(names: set[str]) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tensorshape_cli import registry, settings
-from tensorshape_cli.describe import dtype_name, info
+from tensorshape_cli.describe import dtype_name, info, plain_value
 from tensorshape_cli.explanation import Explanation, OpError, Step, Table, TensorInfo
 from tensorshape_cli.expr import guards
 from tensorshape_cli.expr.parser import ROOTS, Program, Refused, dotted
@@ -51,7 +51,9 @@ FUNCTIONS: dict[type, Callable[..., Any]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
 }
-STRING_PARAMETER = re.compile(r"\bstr\b")
+# A parameter that takes a string: typed str, a device (device='cpu'), or a string default
+# (cdist's compute_mode='use_mm_for_euclid_dist_if_necessary', in an unannotated signature)
+STRING_PARAMETER = re.compile(r"\bstr\b|\bDevice\b|=\s*['\"]")
 
 
 class ExprTypeError(TypeError):
@@ -120,6 +122,8 @@ class _Walker:
         if isinstance(node, ast.Subscript):
             return self.index(node)
         if isinstance(node, ast.Attribute):
+            if id(node) in self.program.constants:
+                return self.program.constants[id(node)]
             return self.attribute(node)
         if isinstance(node, ast.Call):
             return self.call(node)
@@ -321,6 +325,7 @@ class _Walker:
                 out = call.run()
             except Exception as e:  # torch's refusal, whatever its type: explained, exit 1
                 raise Failure(node, title, call, spec, e) from None
+        _check_layout(out, call.code)
         if not step:
             return out
         sub = _explained(spec, call, ok=True)
@@ -372,6 +377,17 @@ class _Explained(Exception):
         self.error = error
 
 
+def _check_layout(value: Any, code: str) -> None:
+    """A sparse, mkldnn or quantized result has no strides or plain values to show: refused
+    in one sentence (exit 2) before any step describes it."""
+    import torch
+
+    for x in guards.tensors_in(value):
+        if x.layout != torch.strided or x.is_quantized:
+            layout = "quantized" if x.is_quantized else str(x.layout).removeprefix("torch.")
+            raise Refused(t("expr.layout", code=clip(code, 40), layout=layout))
+
+
 def _explained(spec: OpSpec, call: Call, ok: bool) -> Explanation | None:
     """The spec's explanation of this call; the generic spec's when the spec cannot bind the
     arguments or disagrees with torch (torch is right)."""
@@ -406,15 +422,7 @@ def _as_data(value: Any) -> tuple[TensorInfo | None, list[TensorInfo] | None, An
         tensors = list(guards.tensors_in(value))
         if tensors and len(tensors) == len(_flat(value)):
             return None, [info(x) for x in tensors], None
-    return None, None, _plain(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, (tuple, list)) and all(isinstance(v, bool | int | float) for v in _flat(value)):
-        return [_plain(v) if isinstance(v, (tuple, list)) else v for v in value]
-    return None
+    return None, None, plain_value(value)
 
 
 def _flat(value: Any) -> list[Any]:
@@ -452,8 +460,8 @@ def _needs_tensor(name: str, value: Any) -> ExprTypeError:
 
 def _takes_strings(fn: Any) -> bool:
     """Whether torch's signature of this callable has a string parameter anywhere (einsum's
-    equation, reduction='sum', mode='bilinear', padding='same'), from its Python signature
-    or its operator schemas."""
+    equation, reduction='sum', mode='bilinear', padding='same', device='cpu'), from its
+    Python signature or its operator schemas."""
     import inspect
 
     import torch

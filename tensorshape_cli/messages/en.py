@@ -582,6 +582,8 @@ MESSAGES: dict[str, str] = {
     # expr, hostile input: unused bindings, literals no tensor can hold, the live total
     "expr.unused": "-t {names}: bound but not used in the expression; drop the binding or use the name",
     "expr.int_too_big": "{code} at column {col}: an integer of {digits} digits; torch's sizes and indices are 64-bit integers (at most 9,223,372,036,854,775,807)",
+    # expr, torch's operator test database: results tshape cannot show
+    "expr.layout": "expr: {code} gives a {layout} tensor; tshape explains dense (strided, unquantized) tensors only",
     "cli.two_dims": "{what} takes two dims, e.g. 0,1",
     # --- trace: the user's own code, every torch call recorded ---
     "trace.title": "trace: every torch call the code made, in order",

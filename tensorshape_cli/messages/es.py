@@ -586,6 +586,8 @@ MESSAGES: dict[str, str] = {
     # expr, entradas hostiles: asignaciones sin usar, literales que ningún tensor guarda, el total vivo
     "expr.unused": "-t {names}: se asigna pero la expresión no lo usa; quita la asignación o usa el nombre",
     "expr.int_too_big": "{code} en la columna {col}: un entero de {digits} dígitos; los tamaños e índices de torch son enteros de 64 bits (como mucho 9.223.372.036.854.775.807)",
+    # expr, la base de datos de pruebas de operadores de torch: resultados que tshape no muestra
+    "expr.layout": "expr: {code} da un tensor {layout}; tshape solo explica tensores densos (strided, sin cuantizar)",
     "cli.two_dims": "{what} toma dos dims, por ejemplo 0,1",
     # --- trace: el código del usuario, cada llamada de torch registrada ---
     "trace.title": "trace: cada llamada de torch que hizo el código, en orden",

@@ -7,9 +7,9 @@ in an expression with its parameters' shapes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tensorshape_cli.describe import dtype_name, info
+from tensorshape_cli.describe import dtype_name, info, plain_value
 from tensorshape_cli.explanation import Explanation, OpError, Step
 from tensorshape_cli.messages import t
 from tensorshape_cli.ops._common import torch_error
@@ -50,7 +50,7 @@ def explain(call: Call) -> Explanation:
         step.outputs = ex.outputs
         ex.steps.append(step)
     else:
-        ex.value = _plain(out)
+        ex.value = plain_value(out)
         ex.steps.append(Step(t("step.result"), code, None, "", value=ex.value))
     return ex
 
@@ -75,16 +75,6 @@ def _tensor_note(first: torch.Tensor | None, out: torch.Tensor) -> str:
 def _layer_note(layer: torch.nn.Module) -> str:
     params = ", ".join(f"{name} {fmt_shape(p.shape)}" for name, p in layer.named_parameters())
     return t("generic.layer", layer=type(layer).__name__, params=params or t("generic.no_params"))
-
-
-def _plain(value: Any) -> Any:
-    """A JSON value: a number, a boolean, or a (nested) list of them; None otherwise."""
-    if isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, (tuple, list)):
-        items = [_plain(v) for v in value]
-        return None if any(i is None for i in items) else items
-    return None
 
 
 SPEC = register(OpSpec("generic", "generic", explain))

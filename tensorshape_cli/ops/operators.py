@@ -11,7 +11,7 @@ import math
 import operator
 from typing import Any
 
-from tensorshape_cli.describe import info
+from tensorshape_cli.describe import info, plain_value
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.explanation import Explanation, OpError, Step
 from tensorshape_cli.messages import t
@@ -35,7 +35,7 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (bool, int, float))
+    return isinstance(value, (bool, int, float, complex))
 
 
 def _names(call: Call) -> list[str]:
@@ -105,7 +105,7 @@ def _explain(call: Call) -> Explanation:
         ex.error = torch_error(e)
         return ex
     if not _is_tensor(out):
-        ex.value = out if _is_number(out) else None
+        ex.value = plain_value(out) if _is_number(out) else None
         ex.steps.append(Step(t("step.result"), call.code, None, "", value=ex.value))
         return ex
     ex.result = info(out)
