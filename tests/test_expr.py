@@ -644,3 +644,20 @@ def test_bad_arguments_are_one_sentence_never_an_internal_error(tshape, expressi
     assert r.code in (1, 2), (r.code, r.stderr)
     assert_one_line(r.stderr)
     assert "internal error" not in r.stderr and not r.stderr.rstrip().endswith(":")
+
+
+@pytest.mark.parametrize(
+    ("expression", "want"),
+    [
+        ("x.dim()", lambda x: str(x.dim())),
+        ("x.shape", lambda x: " ".join(map(str, x.shape))),
+        ("x.numel()", lambda x: str(x.numel())),
+        ("torch.equal(x, x.clone())", lambda x: json.dumps(torch.equal(x, x.clone()))),
+        ("x.sum().item()", lambda x: json.dumps(x.sum().item())),
+    ],
+)
+def test_quiet_prints_a_plain_value_as_itself(expression, want):
+    x = torch.tensor([[1.5, 2.0, 4.0], [0.5, 1.0, 3.0]])
+    r = run_tshape("expr", expression, "-t", f"x={x.tolist()}", "-q")
+    assert r.code == 0, r.stderr
+    assert r.stdout == want(x) + "\n"
