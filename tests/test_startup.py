@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TSHAPE_SCRIPT = Path(sys.executable).parent / "tshape"
 
 
@@ -99,3 +101,22 @@ def test_no_command_pays_for_pydantic():
         assert code == 0
         assert "typer" in modules  # the timings do list Typer's imports
         assert not {m for m in modules if m.split(".")[0] in ("pydantic", "pydantic_core")}, args
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["matmul", "[[1.0, 2.0]]", "[[3.0], [4.0]]", "-q"],
+        ["expr", "x @ w.T + b", "-t", "x=[[0.5, 0.6]]", "-t", "w=[[1.0, 0.0]]", "-t", "b=[0.1]", "-q"],
+        ["cat", "zeros(2, 3)", "ones(2, 3)", "-q"],
+        ["linear", "shape(64, 512)", "-o", "10", "-q"],
+    ],
+    ids=["matmul", "expr-matmul", "cat", "linear-shape-only"],
+)
+def test_size_checks_do_not_pay_for_sympy_or_dynamo(args):
+    # Sizing a result on meta copies runs torch's meta kernels, which import sympy and
+    # torch._dynamo (0.2-2 s) unless torchmeta's stand-ins are active around the check.
+    code, _, modules = imported_modules(args, {"TSHAPE_NO_SERVER": "1"})
+    assert code == 0
+    assert "torch" in modules
+    assert not {m for m in modules if m.split(".")[0] == "sympy" or m.startswith("torch._dynamo")}, args

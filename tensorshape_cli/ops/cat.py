@@ -28,12 +28,14 @@ def check_result_size(
     """Refuse a result over --max-elements before it is made: its shape comes from the same
     call on shape-only copies of the inputs (no data); a call torch refuses is left to fail
     for real, and be explained."""
+    from tensorshape_cli import torchmeta
     from tensorshape_cli.tensorfiles import shape_only
 
     if any(x.device.type == "meta" for x in tensors):
         return
     try:
-        shape = join([shape_only(x) for x in tensors]).shape
+        with torchmeta.fast_meta():  # torch's meta matmul would import sympy (~0.2 s) for the check
+            shape = join([shape_only(x) for x in tensors]).shape
     except (RuntimeError, IndexError, TypeError, ValueError):
         return
     check_size(shape, "y")
