@@ -499,6 +499,20 @@ def _shown(plan: Plan, letter: str) -> str:
     return "…" if letter in plan.ellipsis else letter
 
 
+def _mismatch_message(codes: list[str], a: torch.Tensor, b: torch.Tensor, ka: int, kb: int) -> str:
+    """mm's and bmm's words for inner sizes that differ: both shapes and both sizes."""
+    return t(
+        "contraction.mm.mismatch",
+        a=codes[0],
+        b=codes[1],
+        sa=fmt_shape(a.shape),
+        sb=fmt_shape(b.shape),
+        ka=ka,
+        kb=kb,
+        torch=_said(),
+    )
+
+
 def clash_error(plan: Plan, call: Call, bad: LetterInfo) -> OpError:
     """The first letter whose sizes clash, said with both operands' sizes, and the fix."""
     sides = ", ".join(t("contraction.where", name=n, dim=d, size=s) for n, d, s in bad.where)
@@ -508,16 +522,7 @@ def clash_error(plan: Plan, call: Call, bad: LetterInfo) -> OpError:
     codes = [o.name for o in plan.operands]
     if op in ("mm", "addmm", "mv", "addmv") and len(codes) == 2:
         a, b = plan.operands[0].tensor, plan.operands[1].tensor
-        message = t(
-            "contraction.mm.mismatch",
-            a=codes[0],
-            b=codes[1],
-            sa=fmt_shape(a.shape),
-            sb=fmt_shape(b.shape),
-            ka=s1,
-            kb=s2,
-            torch=_said(),
-        )
+        message = _mismatch_message(codes, a, b, s1, s2)
         if op in ("mm", "addmm") and b.shape[1] == a.shape[1]:
             hint = t("contraction.hint.transpose", code=_respell(call, plan, 1, f"{codes[1]}.T"))
         elif op in ("mm", "addmm") and a.shape[0] == b.shape[0]:
@@ -535,16 +540,7 @@ def clash_error(plan: Plan, call: Call, bad: LetterInfo) -> OpError:
         return OpError("bmm_batch_mismatch", message, hint)
     if op in ("bmm", "baddbmm", "addbmm"):
         a, b = plan.operands[0].tensor, plan.operands[1].tensor
-        message = t(
-            "contraction.mm.mismatch",
-            a=codes[0],
-            b=codes[1],
-            sa=fmt_shape(a.shape),
-            sb=fmt_shape(b.shape),
-            ka=s1,
-            kb=s2,
-            torch=_said(),
-        )
+        message = _mismatch_message(codes, a, b, s1, s2)
         if b.shape[2] == a.shape[2]:
             hint = t("contraction.hint.transpose", code=_respell(call, plan, 1, f"{codes[1]}.mT"))
         else:
