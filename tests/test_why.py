@@ -345,6 +345,19 @@ def test_mutated_tracebacks_never_crash(data):
         assert_one_line(r.stderr)
 
 
+def test_a_size_past_64_bits_anywhere_in_a_traceback_is_one_sentence():
+    # Found by the test above: a digit of REAL's message turned into 30 nines made torch.empty
+    # raise TypeError (exit 70). Every digit of the message, in turn.
+    header = REAL.index("\n") + 1
+    positions = [i for i, c in enumerate(REAL) if c.isdigit() and i >= header]
+    assert positions
+    for i in positions:
+        r = run_tshape("why", REAL[:i] + "9" * 30 + REAL[i + 1 :])
+        assert r.code in (0, 1, 2), (i, r.stderr)
+        if r.code == 2:
+            assert_one_line(r.stderr)
+
+
 def test_a_megabyte_of_text_is_read_in_linear_time():
     text = ("[" + "1, " * 300 + "\n") * 1500 + REAL  # ~1.3 MB: only its last MiB is read
     r = run_tshape("why", "-", input=text)

@@ -69,9 +69,17 @@ def explain(text: str) -> Explanation:
     return ex
 
 
+INT64_MAX = 2**63 - 1  # torch's sizes are 64-bit integers
+
+
 def _meta(shape: tuple[int, ...]) -> torch.Tensor:
+    """A shape-only operand of the sizes the message names; a size no tensor can have (a
+    pasted or mangled number past 64 bits) is said in one sentence."""
     import torch
 
+    too_big = next((s for s in shape if s > INT64_MAX), None)
+    if too_big is not None:
+        raise InputError(t("why.size_too_big", digits=len(str(too_big))))
     return torch.empty(shape, device="meta")
 
 
