@@ -182,6 +182,7 @@ def _perform(job: Job, line: Line | None, tensors: Mapping[str, torch.Tensor] | 
             if job.user_code and line is not None:  # a batch file is data: it never runs code
                 raise InputError(t("trace.batch"))
             on_meta = None if job.user_code else shape_only_from_here
+            runner.ran_user_code = runner.ran_user_code or job.user_code
             built = job.build(runner.Loader(on_meta, batch=line is not None, named=tensors))
         except InputError as e:
             return replace(failed(e), settings=s)

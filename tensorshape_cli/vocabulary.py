@@ -25,8 +25,9 @@ Each candidate is then classified from torch's metadata, in this order:
   says so: dropout with a probability of 0 or training=False (sdpa's default dropout_p=0,
   nn.Dropout(0), F.rrelu's default training=False) draws nothing and needs no --seed.
 
-`out=` and `inplace=True` are refused per call: `refused_kwargs`. The set is built once per
-process, on first use, after torch is imported (tens of milliseconds).
+`out=` and `inplace=True` are refused per call: `refused_kwargs`. The candidates are listed
+once per process, on first use, after torch is imported (~10 ms); each path is judged on its
+first lookup, its aten schemas read by name.
 """
 
 from __future__ import annotations
@@ -135,13 +136,9 @@ class _Candidate:
     fn: Any
     kind: Kind
     aten: str  # the aten operator name it would be: torch.linalg.norm → linalg_norm
-
-
-@dataclass(frozen=True)
-class _Vocabulary:
-    allowed: dict[str, _Candidate]
-    refused: dict[str, str]  # path → refusal id
-    meta: _AtenMeta
+    # False: a torch function that takes no tensors (torch.load, torch.manual_seed): never
+    # allowed, but refused with the reason when it has one, rather than unknown
+    allowable: bool = True
 
 
 def normalise(path: str) -> str:
@@ -163,19 +160,19 @@ def lookup(path: str) -> Entry | None:
 
 @functools.cache
 def _entry(path: str) -> Entry | None:
-    vocab = _vocabulary()
-    found = vocab.allowed.get(path)
+    found = _allowed(path)
     if found is None:
         return None
+    meta = _meta()
     # Whether it draws random numbers is worked out per op, on first lookup.
     if found.kind == "module":
-        random = _module_is_random(found.fn, vocab.meta)
+        random = _module_is_random(found.fn, meta)
         # drawing only in forward (nn.Dropout, not nn.Linear's init): its p decides
-        forward_only = random and not _module_is_random(found.fn, vocab.meta, _INIT)
+        forward_only = random and not _module_is_random(found.fn, meta, _INIT)
         names = _init_parameters(found.fn) if forward_only else ()
         switches = tuple((n, d) for n, d in names if n in _PROBABILITY or n == "p")
         return Entry(path, found.fn, found.kind, random, switches, tuple(n for n, _ in names))
-    random = vocab.meta.is_random(found.aten) or _code_is_random(found.fn, vocab.meta)
+    random = meta.is_random(found.aten) or _code_is_random(found.fn, meta)
     params = _parameters(path) if random else ()
     dropout = "dropout" in found.aten
     switches = tuple(
@@ -203,11 +200,11 @@ def refusal(path: str) -> str | None:
     Random ops are allowed (Entry.random): the caller refuses them without --seed, with RANDOM.
     """
     path = normalise(path)
-    vocab = _vocabulary()
-    if path in vocab.allowed:
+    verdict = _classify(path)
+    if isinstance(verdict, _Candidate):
         return None
-    if path in vocab.refused:
-        return vocab.refused[path]
+    if verdict is not None:
+        return verdict
     return NOT_AN_OP if _exists(path) else None
 
 
@@ -249,7 +246,7 @@ def _parameter_names(path: str) -> tuple[str, ...]:
 def _parameters(path: str) -> tuple[tuple[str, Any], ...]:
     """(name, default) of an allowed function's parameters, from its Python signature, else
     its aten schema (None: no default, or a default of None)."""
-    found = _vocabulary().allowed.get(path)
+    found = _allowed(path)
     if found is None or found.kind != "function":
         return ()
     try:
@@ -272,12 +269,13 @@ def allowed_paths() -> frozenset[str]:
 
 @functools.cache
 def _paths() -> frozenset[str]:
-    return frozenset(_vocabulary().allowed)
+    return frozenset(path for path in _candidates() if isinstance(_classify(path), _Candidate))
 
 
 def refused_paths() -> dict[str, str]:
     """Every refused candidate: path → refusal id (for tests and the README)."""
-    return dict(_vocabulary().refused)
+    verdicts = {path: _classify(path) for path in _candidates()}
+    return {path: why for path, why in verdicts.items() if isinstance(why, str)}
 
 
 def _exists(path: str) -> bool:
@@ -289,20 +287,41 @@ def _exists(path: str) -> bool:
 # --- building the set -----------------------------------------------------------------------
 
 
+# A path's candidates are listed once per process (~10 ms); each is judged on first lookup
+# (its aten schemas read by name), so that one expression does not judge all ~1700.
+
+
+def _allowed(path: str) -> _Candidate | None:
+    verdict = _classify(path)
+    return verdict if isinstance(verdict, _Candidate) else None
+
+
 @functools.cache
-def _vocabulary() -> _Vocabulary:
+def _classify(path: str) -> _Candidate | str | None:
+    """The allowed candidate at this path, else the refusal id of the first refused one, else
+    None (not a candidate). Layers are always allowed."""
+    refused: str | None = None
+    for found in _candidates().get(path, ()):
+        if isinstance(found, str):
+            refused = refused or found
+            continue
+        why = None if found.kind == "module" else _why_refused(found.aten, found.fn, found.kind, _meta())
+        if why is None and found.allowable:
+            return found
+        refused = refused or why
+    return refused
+
+
+@functools.cache
+def _candidates() -> dict[str, tuple[_Candidate | str, ...]]:
+    """path → what torch declares there, in the order it is judged (a refusal id: refused
+    whatever else is there, as torch's global-state classes are)."""
     import torch
 
-    meta = _AtenMeta.build()
-    allowed: dict[str, _Candidate] = {}
-    refused: dict[str, str] = {}
+    found: dict[str, list[_Candidate | str]] = {}
 
-    def add(path: str, fn: Any, kind: Kind, name: str) -> None:
-        why = _why_refused(name, fn, kind, meta)
-        if why is not None:
-            refused.setdefault(path, why)
-        elif path not in allowed:
-            allowed[path] = _Candidate(fn, kind, name)
+    def add(path: str, candidate: _Candidate | str) -> None:
+        found.setdefault(path, []).append(candidate)
 
     overridable = torch.overrides.get_overridable_functions()
     takes_tensors: set[int] = set()
@@ -311,19 +330,20 @@ def _vocabulary() -> _Vocabulary:
             for fn in functions:
                 name = getattr(fn, "__name__", "")
                 if name and not _private(name) and getattr(torch.Tensor, name, None) is not None:
-                    add(f"{TENSOR}.{name}", getattr(torch.Tensor, name), "method", name)
+                    add(f"{TENSOR}.{name}", _Candidate(getattr(torch.Tensor, name), "method", name))
         elif isinstance(namespace, types.ModuleType):
             takes_tensors.update(id(fn) for fn in functions)
         else:  # a Tensor property: the table's key is the descriptor
             name = getattr(namespace, "__name__", "")
             if name and not name.startswith("_") and getattr(torch.Tensor, name, None) is not None:
-                add(f"{TENSOR}.{name}", namespace, "property", name)
+                add(f"{TENSOR}.{name}", _Candidate(namespace, "property", name))
+    meta = _meta()
     ignored = torch.overrides.get_ignored_functions()
     factories = {id(fn) for fn in ignored}
     for fn in ignored:  # x.new_zeros(…), x.new_full(…): Tensor factories torch does not dispatch
         name = getattr(fn, "__name__", "")
         if name and not _private(name) and getattr(torch.Tensor, name, None) is fn and meta.has_op(name):
-            add(f"{TENSOR}.{name}", fn, "method", name)
+            add(f"{TENSOR}.{name}", _Candidate(fn, "method", name))
     variable_functions = torch._C._VariableFunctions
     for prefix in dict.fromkeys(NAMESPACES.values()):
         module = _public_module(prefix)
@@ -332,17 +352,13 @@ def _vocabulary() -> _Vocabulary:
                 continue
             if isinstance(fn, type):  # torch.set_grad_enabled, torch.no_grad, … are classes
                 if _GLOBAL_STATE.match(name):
-                    refused.setdefault(f"{prefix}.{name}", STATE)
+                    add(f"{prefix}.{name}", STATE)
                 continue
-            path = f"{prefix}.{name}"
             aten = ATEN_PREFIX.get(prefix, "") + name  # torch.linalg.norm is aten::linalg_norm
             factory = id(fn) in factories and (hasattr(variable_functions, name) or meta.has_op(aten))
-            if id(fn) in takes_tensors or factory:
-                add(path, fn, "function", aten)
-            else:
-                why = _why_refused(aten, fn, "function", meta)
-                if why is not None:  # torch.relu_, torch.load, torch.set_default_dtype, …
-                    refused.setdefault(path, why)
+            # a function that takes no tensors is judged only to say why it is refused
+            # (torch.relu_, torch.load, torch.set_default_dtype, …)
+            add(f"{prefix}.{name}", _Candidate(fn, "function", aten, id(fn) in takes_tensors or factory))
 
     for name, cls in vars(torch.nn).items():
         if (
@@ -351,8 +367,8 @@ def _vocabulary() -> _Vocabulary:
             and not _private(name)
             and name not in _NO_FORWARD
         ):
-            allowed[f"{NN}.{name}"] = _Candidate(cls, "module", name)
-    return _Vocabulary(allowed, refused, meta)
+            found[f"{NN}.{name}"] = [_Candidate(cls, "module", name)]
+    return {path: tuple(candidates) for path, candidates in found.items()}
 
 
 def _private(name: str) -> bool:
@@ -401,33 +417,38 @@ def _file_signature(fn: Any) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Schemas:
+    """What aten's schemas of one operator name say, its overloads merged."""
+
+    overloads: tuple[str, ...]
+    pure: bool  # some non-out overload writes no input
+    mutating: bool  # some non-out overload writes an input (is_mutable: an alias annotation Tensor(a!))
+    files: bool  # some overload takes a filename
+
+
 class _AtenMeta:
-    """What aten's operator schemas say about each operator name (overloads merged)."""
+    """aten's operator schemas, read by name on first need (a few microseconds each)."""
 
     def __init__(self) -> None:
-        self.pure: set[str] = set()  # some non-out overload writes no input
-        self.mutating: set[str] = set()  # some non-out overload writes an input
-        self.overloads: dict[str, list[str]] = {}  # name → its overload names
+        self._schemas: dict[str, _Schemas] = {}
         self._random: dict[str, bool] = {}
-        self.files: set[str] = set()  # some overload takes a filename
 
-    @classmethod
-    def build(cls) -> _AtenMeta:
-        import torch
+    def schemas(self, name: str) -> _Schemas:
+        known = self._schemas.get(name)
+        if known is None:
+            import torch
 
-        meta = cls()
-        for schema in torch._C._jit_get_all_schemas():
-            if not schema.name.startswith("aten::"):
-                continue
-            name = schema.name[len("aten::") :]
-            meta.overloads.setdefault(name, []).append(schema.overload_name)
-            if "file" in name and any(a.name == "filename" for a in schema.arguments):
-                meta.files.add(name)
-            if schema.overload_name == "out" or schema.overload_name.endswith("_out"):
-                continue
-            # is_mutable: some argument's alias annotation is a write (Tensor(a!))
-            (meta.mutating if schema.is_mutable else meta.pure).add(name)
-        return meta
+            found = torch._C._jit_get_schemas_for_operator(f"aten::{name}")
+            computing = [s for s in found if not _writes_out(s.overload_name)]
+            known = _Schemas(
+                overloads=tuple(s.overload_name for s in found),
+                pure=any(not s.is_mutable for s in computing),
+                mutating=any(s.is_mutable for s in computing),
+                files="file" in name and any(a.name == "filename" for s in found for a in s.arguments),
+            )
+            self._schemas[name] = known
+        return known
 
     def is_random(self, name: str) -> bool:
         """Some overload is tagged nondeterministic_seeded (looked up once per name)."""
@@ -437,20 +458,30 @@ class _AtenMeta:
 
             seeded = torch.Tag.nondeterministic_seeded
             get = torch._C._get_operation_overload
-            known = any(
-                seeded in get(f"aten::{name}", overload)[2] for overload in self.overloads.get(name, ())
-            )
+            overloads = self.schemas(name).overloads
+            known = any(seeded in get(f"aten::{name}", overload)[2] for overload in overloads)
             self._random[name] = known
         return known
 
     def has_op(self, name: str) -> bool:
-        return name in self.pure or name in self.mutating
+        known = self.schemas(name)
+        return known.pure or known.mutating
 
     def only_mutating(self, name: str) -> bool:
-        return name in self.mutating and name not in self.pure
+        known = self.schemas(name)
+        return known.mutating and not known.pure
 
     def reads_files(self, name: str) -> bool:
-        return name in self.files
+        return self.schemas(name).files
+
+
+def _writes_out(overload: str) -> bool:
+    return overload == "out" or overload.endswith("_out")
+
+
+@functools.cache
+def _meta() -> _AtenMeta:
+    return _AtenMeta()
 
 
 def _code_is_random(fn: Any, meta: _AtenMeta, depth: int = 3) -> bool:

@@ -237,6 +237,86 @@ def test_a_late_ctrl_c_is_ignored_through_finalisation():
     assert proc.stdout.split()[-1] == "True"
 
 
+# --- the exit ----------------------------------------------------------------------------------
+# Python's finalisation of a process that imported torch takes ~0.5 s; tshape skips it once its
+# output is out, but runs the atexit functions, and leaves the user's own code (trace) and a
+# running thread the whole of Python's exit.
+
+FINALISED = """
+import atexit, os, sys
+class Finalised:
+    def __del__(self):
+        os.write(1, b"finalised\\n")
+kept = Finalised()  # deleted only by Python's finalisation
+atexit.register(lambda: print("atexit ran"))
+"""
+
+
+def run_main(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=ENV)
+
+
+@pytest.mark.parametrize(("args", "expected"), [(["[1, 2]", "--dim", "0"], 0), (["[1, 2]", "--dim", "5"], 1)])
+def test_a_run_skips_finalisation_but_runs_atexit_and_keeps_its_code(args, expected):
+    code = FINALISED + textwrap.dedent(
+        f"""
+        sys.argv = ["tshape", "unsqueeze", *{args!r}, "-q"]
+        from tensorshape_cli.entry import main
+        main()
+        """
+    )
+    proc = run_main(code)
+    assert proc.returncode == expected, proc.stderr
+    assert "atexit ran" in proc.stdout
+    assert "finalised" not in proc.stdout
+    no_traceback(proc.stdout, proc.stderr)
+
+
+def test_a_running_thread_gets_pythons_whole_exit():
+    code = FINALISED + textwrap.dedent(
+        """
+        import threading, time
+        from tensorshape_cli import entry
+
+        def late():  # still running when tshape's output is out
+            while not entry._exiting:
+                time.sleep(0.01)
+            time.sleep(0.2)
+            print("thread done")
+
+        threading.Thread(target=late).start()
+        sys.argv = ["tshape", "unsqueeze", "[1, 2]", "--dim", "0", "-q"]
+        from tensorshape_cli.entry import main
+        main()
+        """
+    )
+    proc = run_main(code)
+    assert proc.returncode == 0, proc.stderr
+    assert "thread done" in proc.stdout  # not killed by the exit
+
+
+def test_traced_code_gets_pythons_whole_exit(tmp_path):
+    # a file the user's code left open and unflushed is written out by Python's finalisation
+    log = tmp_path / "log.txt"
+    model = tmp_path / "model.py"
+    model.write_text(
+        textwrap.dedent(
+            f"""
+            import torch
+            LOG = open({str(log)!r}, "w")
+
+            def f(x):
+                LOG.write("called")
+                return x.unsqueeze(0)
+            """
+        )
+    )
+    args = [*script(), "trace", f"{model}:f", "-i", "[1, 2]", "-q"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60, env=ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text() == "called"
+
+
 # --- a closed pipe -----------------------------------------------------------------------------
 
 

@@ -407,3 +407,24 @@ def test_no_torch_at_import():
     code = "import sys, tensorshape_cli.vocabulary; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_schemas_read_by_name_say_what_the_whole_schema_table_says():
+    # each op is judged from its own aten schemas, read by name on first lookup: they must be
+    # the ones torch's full table lists, with the same mutation and file annotations
+    table: dict[str, list[Any]] = {}
+    for schema in torch._C._jit_get_all_schemas():
+        if schema.name.startswith("aten::"):
+            table.setdefault(schema.name[len("aten::") :], []).append(schema)
+    meta = vocabulary._AtenMeta()
+    for name, schemas in table.items():
+        known = meta.schemas(name)
+        computing = [s for s in schemas if s.overload_name != "out" and not s.overload_name.endswith("_out")]
+        assert sorted(known.overloads) == sorted(s.overload_name for s in schemas), name
+        assert known.mutating == any(s.is_mutable for s in computing), name
+        assert known.pure == any(not s.is_mutable for s in computing), name
+        takes_a_file = any(a.name == "filename" for s in schemas for a in s.arguments)
+        assert known.files == ("file" in name and takes_a_file), name
+    assert meta.only_mutating("relu_") and not meta.only_mutating("relu")
+    assert meta.reads_files("from_file")
+    assert not meta.has_op("no_such_op")

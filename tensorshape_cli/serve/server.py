@@ -413,7 +413,7 @@ class Server:
 
         try:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)
-            entry.main()
+            entry.main(exit_now=False)
             code = 0
         except SystemExit as e:
             code = _exit_status(e.code)
