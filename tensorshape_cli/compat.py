@@ -162,7 +162,15 @@ class Command(TyperCommand):
     Click alone would look for an option named -1)."""
 
     def make_parser(self, ctx: Any) -> Any:
-        parser = super().make_parser(ctx)
+        # Built once per command: `tshape run` parses a thousand lines with it. The parser's
+        # state is per call (parse_args); only its context is the line's.
+        parser = self.__dict__.get("_parser")
+        if parser is not None:
+            parser.ctx = ctx
+            parser.allow_interspersed_args = ctx.allow_interspersed_args
+            parser.ignore_unknown_options = ctx.ignore_unknown_options
+            return parser
+        parser = self._parser = super().make_parser(ctx)
         process_option = parser._process_opts
 
         def process(arg: str, state: Any) -> None:
