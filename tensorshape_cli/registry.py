@@ -88,6 +88,13 @@ class Call:
             raise value
         return value
 
+    @property
+    def result_name(self) -> str:
+        """The result's name in an explanation: y, as the notebook writes it, or out when an
+        operand is already called y (torch.where(c, x, y): y[1] would name two tensors)."""
+        inside = (c for codes in self.element_codes.values() for c in codes)
+        return "out" if "y" in {*self.codes, *self.keyword_codes.values(), *inside} else "y"
+
     def arg(self, index: int, name: str, default: Any = _MISSING) -> Any:
         """The argument torch binds to parameter `name`, at position `index` or by keyword."""
         if index < len(self.args):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -89,7 +90,9 @@ def test_real_values_agree_with_torch(fn, code, args, codes, kw):
     assert elements, "no element traced"
     for check in elements:
         assert check["ok"], check
-        idx = tuple(int(i) for i in check["label"][2:-1].split(", "))
+        name, _, index = check["label"].partition("[")
+        assert name == ("out" if "y" in codes else "y")  # the result, named apart from an operand y
+        idx = tuple(int(i) for i in index[:-1].split(", "))
         assert check["torch"] == pytest.approx(want[idx].item())
 
 
@@ -228,3 +231,56 @@ def test_every_target_resolves_and_runtime_ids_exist():
         assert spec.summary in EN and spec.summary in ES
     for msg_id in indexing.RUNTIME_IDS:
         assert msg_id in EN and msg_id in ES
+
+
+# --- where: promotion, and a result named apart from an operand called y -------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        (T([1, 2, 3]), T([0.5, 0.25, 0.125])),  # int64 against float32
+        (T([1, 2, 3], dtype=torch.int8), T([7, 8, 9], dtype=torch.int32)),  # the wider integer
+        (T([1.0, 2.0, 3.0], dtype=torch.float16), 0.5),  # a Python float: the tensor's dtype stays
+        (T([True, False, True]), 2),  # a Python int beats bool
+    ],
+)
+def test_where_shows_the_promotion_of_its_two_branches(x, y):
+    c = T([True, False, True])
+    codes = ["c", "x", "y" if isinstance(y, torch.Tensor) else repr(y)]
+    doc = explain(torch.where, "torch.where(c, x, y)", (c, x, y), codes)
+    expected = torch.where(c, x, y)
+    assert doc["result"]["dtype"] == str(expected.dtype).removeprefix("torch.")
+    (check,) = [k for k in doc["checks"] if k["label"] == EN["pointwise.check.dtype"]]
+    assert check["torch"] == str(torch.result_type(x, y)).removeprefix("torch.")
+    assert check["manual"] == check["torch"] and check["ok"]
+    step = next(s for s in doc["steps"] if s["code"] == f"torch.result_type(x, {codes[2]})")
+    assert step["note"]
+
+
+def test_where_with_one_dtype_has_no_promotion_step():
+    c, x, y = T([True, False]), T([1.0, 2.0]), T([3.0, 4.0])
+    doc = explain(torch.where, "torch.where(c, x, y)", (c, x, y), ["c", "x", "y"])
+    assert not [k for k in doc["checks"] if k["label"] == EN["pointwise.check.dtype"]]
+    assert not [s for s in doc["steps"] if s["code"].startswith("torch.result_type")]
+
+
+def test_the_result_is_out_when_an_operand_is_called_y():
+    c, x, y = T([True, False]), T([1.0, 2.0]), T([3.0, 4.0])
+    doc = explain(torch.where, "torch.where(c, x, y)", (c, x, y), ["c", "x", "y"])
+    elements = [k["label"] for k in doc["checks"] if "[" in k["label"]]
+    assert elements == ["out[0]", "out[1]"]
+    other = explain(torch.where, "torch.where(c, a, b)", (c, x, y), ["c", "a", "b"])
+    assert [k["label"] for k in other["checks"] if "[" in k["label"]] == ["y[0]", "y[1]"]
+
+
+def test_expr_keeps_the_rule_the_family_explains(tshape):
+    # expr folds a call into one step: the indexing rule's own note must survive the fold
+    x, i = M, torch.tensor([[0], [3], [2]])
+    direct = explain(torch.Tensor.gather, "x.gather(1, i)", (x, 1, i), ["x", "1", "i"])
+    rule = next(s for s in direct["steps"] if s["title"] == EN["indexing.rule.title"])
+    values = ["-t", f"x={x.tolist()}", "-t", f"i={i.tolist()}"]
+    result = tshape("expr", "x.gather(1, i)", *values, "--json")
+    assert result.code == 0, result.stderr
+    step = next(s for s in json.loads(result.stdout)["steps"] if s["code"] == "x.gather(1, i)")
+    assert rule["note"] and rule["note"] in step["note"]

@@ -45,6 +45,7 @@ class Rule:
     # Set when the result's size depends on the values (nonzero, masks): why, with the bound
     data_dependent: str = ""
     steps: list[Step] = field(default_factory=list)  # extra steps after the rule
+    checks: list[Check] = field(default_factory=list)  # extra checks that hold on shape-only too
 
 
 class NoRule(Exception):
@@ -94,15 +95,16 @@ def explain(
         ex.checks.append(check)
     if len(rule.shapes) != len(outputs):
         ex.checks.append(Check(t("moves.check.count"), rule.code, len(rule.shapes), len(outputs), False))
+    ex.checks += rule.checks
     if meta:
         ex.checks.append(skipped_check())
         return ex
     if rule.trace is not None:
-        ex.checks += element_checks(rule, outputs)
+        ex.checks += element_checks(rule, outputs, call.result_name)
     return ex
 
 
-def element_checks(rule: Rule, outputs: list[torch.Tensor]) -> list[Check]:
+def element_checks(rule: Rule, outputs: list[torch.Tensor], name: str = "y") -> list[Check]:
     checks: list[Check] = []
     probes = rule.probes
     if probes is None:
@@ -128,9 +130,9 @@ def element_checks(rule: Rule, outputs: list[torch.Tensor]) -> list[Check]:
         out = outputs[k]
         got = out[idx].item() if out.dim() else out.item()
         label = (
-            t("check.element", index=fmt_index(idx))
+            t("moves.check.element", name=name, index=fmt_index(idx))
             if not rule.several
-            else t("moves.check.piece", k=k, index=fmt_index(idx))
+            else t("moves.check.piece", k=k, name=name, index=fmt_index(idx))
         )
         checks.append(Check(label, expression, _num(manual), _num(got), same(manual, got, n_terms, out)))
     return checks

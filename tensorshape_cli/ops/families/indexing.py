@@ -192,7 +192,7 @@ def _getitem_rule(call: Call) -> Rule:
                 a = advanced[p[2]]
                 v = _bcast_read(adv_vals[p[2]], list(a.shape), b) if a.dim() else adv_vals[p[2]]
                 src[p[1]] = v % x.shape[p[1]]
-        return copied(name, values, src, via=at("y", idx))
+        return copied(name, values, src, via=at(call.result_name, idx))
 
     return Rule(
         t("indexing.rule.title"),
@@ -454,7 +454,7 @@ def _masked_rule(call: Call) -> Rule:
 
     def trace(k: int, idx: tuple[int, ...]) -> Any:
         src = picks[idx[0]]
-        return copied(name, values, src[len(full) - x.dim() :], via=at("y", idx))
+        return copied(name, values, src[len(full) - x.dim() :], via=at(call.result_name, idx))
 
     return Rule(t("indexing.rule.title"), f"({len(picks)},)", note, [[len(picks)]], trace=trace)
 
@@ -503,7 +503,7 @@ def _where_rule(call: Call) -> Rule:
     for n, s in zip(names, shapes, strict=True):
         table.add([n, fmt_shape(s)], "ok" if s == full else "stretched")
     table.add(["→", fmt_shape(full)])
-    return Rule(
+    rule = Rule(
         t("indexing.rule.title"),
         fmt_shape(full),
         t("indexing.where.note", cond=names[0], a=names[1], b=names[2], shape=fmt_shape(full)),
@@ -512,6 +512,13 @@ def _where_rule(call: Call) -> Rule:
         trace=trace if all(v is not None for v in vals) else None,
         probes=probes,
     )
+    from tensorshape_cli.ops.families import pointwise
+
+    if pointwise.promotes(a, b):  # where(c, int64, float32) is float32: both branches promote first
+        _, step, check = pointwise.promotion(names[1:], (a, b), torch.result_type(a, b), ",")
+        rule.steps.append(step)
+        rule.checks += [check] if check is not None else []
+    return rule
 
 
 def _nonzero_rule(call: Call) -> Rule:

@@ -531,36 +531,42 @@ def _promotion_step(
     symbol: str,
 ) -> str:
     """The promotion step (and its check against torch.result_type); its note, for the result."""
-    got = dtype_name(promoted)
-    guess = _predict(names, values)
-    note = t(guess.reason, **(guess.params | {"dr": got}))
-    result = dtype_name(out.dtype) if _is_tensor(out) else got
-    if result != got:
-        kind = spec.group if spec.group in ("compare", "logical", "divide") else "other"
-        note += " " + t(f"pointwise.op_dtype.{kind}", dtype=result, promoted=got)
-    ex.steps.append(
-        Step(
-            t("pointwise.promote.title"),
-            f"torch.result_type({names[0]}, {names[1]})",
-            None,
-            note,
-        )
-    )
-    if guess.dtype is not None:
-        ex.checks.append(
-            Check(
-                t("pointwise.check.dtype"),
-                " ".join(_dtype_word(v) for v in _between(values, symbol)),
-                guess.dtype,
-                got,
-                guess.dtype == got,
-            )
-        )
+    result = dtype_name(out.dtype) if _is_tensor(out) else dtype_name(promoted)
+    kind = spec.group if spec.group in ("compare", "logical", "divide") else "other"
+    note, step, check = promotion(names, values, promoted, symbol, result, kind)
+    ex.steps.append(step)
+    if check is not None:
+        ex.checks.append(check)
     return note
 
 
-def _between(values: tuple[Any, Any], symbol: str) -> list[Any]:
-    return [values[0], symbol, values[1]]
+def promotion(
+    names: list[str],
+    values: tuple[Any, Any],
+    promoted: Any,
+    symbol: str,
+    result: str | None = None,
+    kind: str = "other",
+) -> tuple[str, Step, Check | None]:
+    """Why two operands give `promoted` (torch.result_type's answer): the note, its step, and
+    the check of the rule worked out by hand against torch (None outside the rule's table).
+    `result`: the op's own dtype when it differs (a comparison gives bool)."""
+    got = dtype_name(promoted)
+    guess = _predict(names, values)
+    note = t(guess.reason, **(guess.params | {"dr": got}))
+    if result is not None and result != got:
+        note += " " + t(f"pointwise.op_dtype.{kind}", dtype=result, promoted=got)
+    step = Step(t("pointwise.promote.title"), f"torch.result_type({names[0]}, {names[1]})", None, note)
+    if guess.dtype is None:
+        return note, step, None
+    a, b = (_dtype_word(v) for v in values)
+    words = f"{a}, {b}" if symbol == "," else f"{a} {symbol} {b}"
+    return note, step, Check(t("pointwise.check.dtype"), words, guess.dtype, got, guess.dtype == got)
+
+
+def promotes(a: Any, b: Any) -> bool:
+    """Two operands (a tensor at least) whose dtypes call for a promotion step."""
+    return any(_is_tensor(v) for v in (a, b)) and _differs(a, b, None)
 
 
 def _dtype_word(value: Any) -> str:

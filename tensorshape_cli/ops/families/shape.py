@@ -93,7 +93,7 @@ def _order_rule(call: Call, name: str, x: torch.Tensor, order: list[int]) -> Rul
         src = [0] * len(order)
         for i, o in enumerate(order):
             src[o] = idx[i]
-        return copied(name, values, src, via=f"y[{', '.join(map(str, idx))}]")
+        return copied(name, values, src, via=f"{call.result_name}[{', '.join(map(str, idx))}]")
 
     return Rule(
         t("shape.rule.title"),
@@ -159,7 +159,7 @@ def _unflatten_rule(call: Call) -> Rule:
         flat = 0
         for i, s in zip(part, sizes, strict=True):
             flat = flat * s + i
-        return copied(name, values, [*idx[:d], flat, *idx[d + len(sizes) :]], via=at("y", idx))
+        return copied(name, values, [*idx[:d], flat, *idx[d + len(sizes) :]], via=at(call.result_name, idx))
 
     return Rule(
         t("shape.rule.title"),
@@ -198,7 +198,7 @@ def _repeat_rule(call: Call) -> Rule:
 
     def trace(k: int, idx: tuple[int, ...]) -> Any:
         src = [i % s for i, s in zip(idx[added:], shape, strict=True)]
-        via = at("y", idx)
+        via = at(call.result_name, idx)
         return copied(name, values, src, via=via)
 
     note = t("shape.repeat.note", fn=fn) + (" " + t("shape.repeat.added", k=added) if added else "")
@@ -254,7 +254,7 @@ def _repeat_interleave_rule(call: Call) -> Rule:
         src_j = max(i for i in range(size) if starts[i] <= j and counts[i])
         src = [*idx[:d], src_j, *idx[d + 1 :]]
         src_name = name if dim is not None else f"{name}.flatten()"
-        return copied(src_name, flat_values, src, via=at("y", idx))
+        return copied(src_name, flat_values, src, via=at(call.result_name, idx))
 
     uniform = len(set(counts)) == 1
     code = f"{size} * {counts[0]}" if uniform and counts else " + ".join(map(str, counts)) or "0"
@@ -274,7 +274,7 @@ def _split_rule(call: Call) -> Rule:
     n = x.dim()
     if fn == "unbind":
         d = wrap(int(_calls.arg(call, 1, "dim", 0)), n)
-        return _unbind_rule(name, x, d)
+        return _unbind_rule(name, x, d, call.result_name)
     if fn in ("hsplit", "vsplit", "dsplit"):
         d = {"hsplit": 1 if n >= 2 else 0, "vsplit": 0, "dsplit": 2}[fn]
         spec = _calls.arg(call, 1, "indices_or_sections", _calls.arg(call, 1, "sections"))
@@ -342,7 +342,8 @@ def _split_rule(call: Call) -> Rule:
     def trace(k: int, idx: tuple[int, ...]) -> Any:
         src = list(idx)
         src[d] += pieces[k][0]
-        return copied(name, values, src, via=f"y[{k}]{'[' + ', '.join(map(str, idx)) + ']' if idx else ''}")
+        index = "[" + ", ".join(map(str, idx)) + "]" if idx else ""
+        return copied(name, values, src, via=f"{call.result_name}[{k}]{index}")
 
     last = len(pieces) - 1
     probes = [(last, (0,) * n), (last, tuple(s - 1 for s in shapes[last]))]
@@ -358,7 +359,7 @@ def _split_rule(call: Call) -> Rule:
     )
 
 
-def _unbind_rule(name: str, x: torch.Tensor, d: int) -> Rule:
+def _unbind_rule(name: str, x: torch.Tensor, d: int, out: str) -> Rule:
     shape = list(x.shape)
     piece = shape[:d] + shape[d + 1 :]
     values = _values(x)
@@ -368,7 +369,7 @@ def _unbind_rule(name: str, x: torch.Tensor, d: int) -> Rule:
             name,
             values,
             [*idx[:d], k, *idx[d:]],
-            via=f"y[{k}]{'[' + ', '.join(map(str, idx)) + ']' if idx else ''}",
+            via=f"{out}[{k}]{'[' + ', '.join(map(str, idx)) + ']' if idx else ''}",
         )
 
     last = shape[d] - 1
@@ -398,7 +399,7 @@ def _narrow_rule(call: Call) -> Rule:
         new = shape[:d] + shape[d + 1 :]
 
         def trace_select(k: int, idx: tuple[int, ...]) -> Any:
-            return copied(name, values, [*idx[:d], i, *idx[d:]], via=at("y", idx))
+            return copied(name, values, [*idx[:d], i, *idx[d:]], via=at(call.result_name, idx))
 
         return Rule(
             t("shape.rule.title"),
@@ -418,7 +419,7 @@ def _narrow_rule(call: Call) -> Rule:
     def trace(k: int, idx: tuple[int, ...]) -> Any:
         src = list(idx)
         src[d] += start
-        return copied(name, values, src, via=at("y", idx))
+        return copied(name, values, src, via=at(call.result_name, idx))
 
     return Rule(
         t("shape.rule.title"),
@@ -447,7 +448,7 @@ def _roll_rule(call: Call) -> Rule:
             for i, size in zip(idx, shape, strict=True):
                 flat = flat * size + i
             src = unravel((flat - s) % total, shape) if total else []
-            return copied(name, values, src, via=at("y", idx))
+            return copied(name, values, src, via=at(call.result_name, idx))
 
         note = t("shape.roll.flat", shift=s, n=total)
         return Rule(t("shape.roll.title"), fmt_shape(shape), note, [shape], trace=trace_flat)
@@ -459,7 +460,7 @@ def _roll_rule(call: Call) -> Rule:
         src = list(idx)
         for d, s in zip(dims, shifts, strict=True):
             src[d] = (src[d] - s) % shape[d]
-        return copied(name, values, src, via=at("y", idx))
+        return copied(name, values, src, via=at(call.result_name, idx))
 
     note = " ".join(
         t("shape.roll.dim", dim=d, shift=s, size=shape[d]) for d, s in zip(dims, shifts, strict=True)
@@ -489,7 +490,7 @@ def _flip_rule(call: Call) -> Rule:
                 src[d0], src[d1] = shape[d0] - 1 - i, shape[d1] - 1 - j
             elif k90 == 3:  # y = x.flip(d0).transpose(d0, d1)
                 src[d0], src[d1] = shape[d0] - 1 - j, i
-            return copied(name, values, src, via=at("y", idx))
+            return copied(name, values, src, via=at(call.result_name, idx))
 
         return Rule(
             t("shape.flip.title"),
@@ -511,7 +512,7 @@ def _flip_rule(call: Call) -> Rule:
         src = list(idx)
         for d in set(dims):
             src[d] = shape[d] - 1 - src[d]
-        return copied(name, values, src, via=at("y", idx))
+        return copied(name, values, src, via=at(call.result_name, idx))
 
     note = " ".join(t("shape.flip.dim", dim=d, last=shape[d] - 1) for d in sorted(set(dims)))
     return Rule(t("shape.flip.title"), fmt_shape(shape), note, [shape], trace=trace)
@@ -533,7 +534,7 @@ def _diagonal_rule(call: Call) -> Rule:
     if fn == "diag":
         offset = int(_calls.arg(call, 1, "diagonal", 0))
         if n == 1:
-            return _embed_rule(name, x, offset, 0, 1, values, "diag")
+            return _embed_rule(name, x, offset, 0, 1, values, "diag", call.result_name)
         if n != 2:
             raise NoRule
         d1, d2 = 0, 1
@@ -541,7 +542,7 @@ def _diagonal_rule(call: Call) -> Rule:
         offset = int(_calls.arg(call, 1, "offset", 0))
         d1 = wrap(int(_calls.arg(call, 2, "dim1", -2)), n + 1)
         d2 = wrap(int(_calls.arg(call, 3, "dim2", -1)), n + 1)
-        return _embed_rule(name, x, offset, d1, d2, values, "diag_embed")
+        return _embed_rule(name, x, offset, d1, d2, values, "diag_embed", call.result_name)
     else:
         offset = int(_calls.arg(call, 1, "offset", 0))
         d1 = wrap(int(_calls.arg(call, 2, "dim1", 0)), n)
@@ -563,13 +564,15 @@ def _diagonal_rule(call: Call) -> Rule:
                 src[i] = j + max(0, offset)
             else:
                 src[i] = next(rest)
-        return copied(name, values, src, via=at("y", idx))
+        return copied(name, values, src, via=at(call.result_name, idx))
 
     note = t("shape.diagonal.note", d1=d1, d2=d2, a=shape[d1], b=shape[d2], offset=offset, length=length)
     return Rule(t("shape.diagonal.title"), fmt_shape(new), note, [new], trace=trace)
 
 
-def _embed_rule(name: str, x: torch.Tensor, offset: int, d1: int, d2: int, values: Any, fn: str) -> Rule:
+def _embed_rule(
+    name: str, x: torch.Tensor, offset: int, d1: int, d2: int, values: Any, fn: str, out: str
+) -> Rule:
     shape = list(x.shape)
     m = shape[-1] + abs(offset)
     lead = iter(shape[:-1])
@@ -580,7 +583,7 @@ def _embed_rule(name: str, x: torch.Tensor, offset: int, d1: int, d2: int, value
         if j - i != offset:
             return (t("shape.off_diagonal", i=i, j=j), 0, 0)
         rest = [v for p, v in enumerate(idx) if p not in (d1, d2)]
-        return copied(name, values, [*rest, min(i, j)], via=at("y", idx))
+        return copied(name, values, [*rest, min(i, j)], via=at(out, idx))
 
     probes = [(0, (0,) * len(new))]
     on = [0] * len(new)
@@ -609,7 +612,7 @@ def _tril_rule(call: Call) -> Rule:
     def trace(k: int, idx: tuple[int, ...]) -> Any:
         i, j = idx[-2], idx[-1]
         if keeps(i, j):
-            return copied(name, values, idx, via=at("y", idx))
+            return copied(name, values, idx, via=at(call.result_name, idx))
         return (t("shape.tril.zero", diff=j - i, diagonal=diagonal), 0, 0)
 
     rows, cols = shape[-2], shape[-1]
@@ -679,7 +682,7 @@ def _pad_rule(call: Call) -> Rule:
         src = [source(i, d) for d, i in enumerate(idx)]
         if any(s is None for s in src):
             return (t("shape.pad.fill", value=fill), fill, 0)
-        return copied(name, values, [s or 0 for s in src], via=at("y", idx))
+        return copied(name, values, [s or 0 for s in src], via=at(call.result_name, idx))
 
     inside = tuple(max(a, 0) if s else 0 for a, s in zip(lefts, shape, strict=True))
     probes = [(0, (0,) * n), (0, inside), (0, tuple(s - 1 for s in new))]
@@ -787,7 +790,7 @@ def _atleast_rule(call: Call) -> Rule:
 
     def trace(k: int, idx: tuple[int, ...]) -> Any:
         src = [idx[p] for p in kept[k]]
-        return copied(tensors[k][0], lists[k], src, via=at("y", idx))
+        return copied(tensors[k][0], lists[k], src, via=at(call.result_name, idx))
 
     note = t("shape.atleast.note", n=want)
     code = fmt_shape(shapes[0]) if not several else "[" + ", ".join(map(fmt_shape, shapes)) + "]"
