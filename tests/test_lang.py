@@ -69,6 +69,7 @@ SAME_IN_BOTH = {
     "expr.kind.function",
     "expr.kind.method",
     "check.element",
+    "moves.check.element",
     "check.whole",
     "matmul.dim.n",
     "matmul.dim.k",

@@ -402,19 +402,20 @@ def _explained(spec: OpSpec, call: Call, ok: bool) -> Explanation | None:
 
 
 def _summary(sub: Explanation | None) -> tuple[str, Table | None]:
-    """One step's note and table from a spec's explanation: its result step's note (why the
-    result has its shape), else the notes of its rule steps (the shape and indexing families
-    say the rule there, and the result step nothing), and the first table (the rule,
-    dimension by dimension)."""
+    """One step's note and table from a spec's explanation: the notes of its rule steps (the
+    family's rule with the numbers: conv's channel rule and output sizes, which dims a norm
+    normalises together), then its result step's note (why the result has its shape), and the
+    first table (the rule, dimension by dimension)."""
     if sub is None:
         return "", None
     table = next((s.table for s in sub.steps if s.table is not None), None)
     results = [s for s in sub.steps if s.tensor is not None and s.tensor is sub.result]
     step = results[-1] if results else (sub.steps[-1] if sub.steps else None)
-    if step is not None and step.note:
-        return step.note, table
-    rules = [s.note for s in sub.steps if s.tensor is None and s is not step and s.note]
-    return " ".join(rules), table
+    final = step.note if step is not None else ""
+    rules = [
+        s.note for s in sub.steps if s.tensor is None and s is not step and s.note and s.note not in final
+    ]
+    return " ".join([*dict.fromkeys(rules), final]).strip(), table
 
 
 def _as_data(value: Any) -> tuple[TensorInfo | None, list[TensorInfo] | None, Any]:
