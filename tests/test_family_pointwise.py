@@ -3,6 +3,7 @@ Python's operators on tensors, against torch computed here, real and shape-only.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -363,3 +364,42 @@ def test_every_promotion_reason_formats_with_its_parameters(lang):
             text = CATALOGS[lang][guess.reason].format(**(guess.params | {"dr": "x"}))
             assert "{" not in text
     assert reasons == {f"pointwise.promote.{r}" for r in family.DYNAMIC_IDS_PROMOTE}
+
+
+# --- activation layers: nn.ReLU()(x) is F.relu(x) ------------------------------------------------
+
+LAYER_X = torch.tensor([[-1.5, 0.25, 2.0], [3.0, -0.5, 0.0]])
+
+
+@pytest.mark.parametrize("layer", sorted(family._LAYERS))
+def test_an_activation_layer_is_explained_as_its_function(tshape, layer):
+    want = getattr(torch.nn, layer)()(LAYER_X)
+    result = tshape("expr", f"nn.{layer}()(x)", "-t", f"x={LAYER_X.tolist()}", "--json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert_tensor(doc["result"], want)
+    spec = registry.for_callable(getattr(torch.nn, layer))
+    assert spec is not None and spec.family == "pointwise"
+    checks = [c for c in doc["checks"] if c["label"].startswith("element")]
+    if family._LAYERS[layer] in family._UNARY:  # a formula by hand: against torch's element
+        (check,) = checks
+        assert check["ok"] and check["torch"] == pytest.approx(want[0, 0].item(), rel=1e-6)
+        assert check["manual"] == pytest.approx(want[0, 0].item(), rel=1e-5)
+    else:
+        assert not checks
+
+
+@pytest.mark.parametrize("built", ["nn.GELU(approximate='tanh')", "nn.LeakyReLU(0.2)", "nn.ELU(alpha=0.5)"])
+def test_a_layer_built_with_settings_gets_no_default_formula(tshape, built):
+    result = tshape("expr", f"{built}(x)", "-t", f"x={LAYER_X.tolist()}", "--json")
+    assert result.code == 0, result.stderr
+    assert not [c for c in json.loads(result.stdout)["checks"] if c["label"].startswith("element")]
+
+
+def test_a_subclassed_layer_is_not_taken_for_torchs():
+    class Doubled(torch.nn.ReLU):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 2 * super().forward(x)
+
+    assert family._layer_op(Doubled()) is None
+    assert family._layer_op(torch.nn.ReLU()) == "relu"

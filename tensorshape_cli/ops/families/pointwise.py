@@ -216,6 +216,14 @@ _ACTIVATIONS: tuple[str, ...] = (
 _ACTIVATIONS += ("hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "mish", "softplus", "softsign")
 _ACTIVATIONS += ("tanhshrink", "softshrink", "hardshrink")
 _SYMBOLS = frozenset({"+", "-", "*", "/", "**", "//", "%", "&", "|", "^", "<", "<=", ">", ">=", "==", "!="})
+# The activation layers, each the F. function it calls: nn.ReLU()(x) is F.relu(x).
+_LAYERS = {
+    **{"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu", "GELU": "gelu", "ELU": "elu"},
+    **{"SELU": "selu", "CELU": "celu", "LeakyReLU": "leaky_relu", "ReLU6": "relu6", "Hardtanh": "hardtanh"},
+    **{"Hardsigmoid": "hardsigmoid", "Hardswish": "hardswish", "LogSigmoid": "logsigmoid", "Mish": "mish"},
+    **{"Softplus": "softplus", "Softsign": "softsign", "Tanhshrink": "tanhshrink"},
+    **{"Softshrink": "softshrink", "Hardshrink": "hardshrink"},
+}
 
 
 # Where torch spells a unary op besides torch.X and x.X: torch.special's own names, and the
@@ -243,6 +251,7 @@ def _targets() -> tuple[str, ...]:
         if name in _SPECIAL:
             paths.append(f"torch.special.{name}")
     paths += [f"torch.nn.functional.{name}" for name in _ACTIVATIONS]
+    paths += [f"torch.nn.{layer}" for layer in _LAYERS]
     return tuple(dict.fromkeys(paths))
 
 
@@ -298,6 +307,9 @@ def _by_callable() -> dict[int, tuple[str, str, bool]]:
 
 
 def _op_of(call: Call) -> tuple[str, str, bool]:
+    layer = _layer_op(call.fn)
+    if layer is not None:
+        return layer, "unary", False
     found = _by_callable().get(id(getattr(call.fn, "__func__", call.fn))) if call.fn is not None else None
     if found is None:
         raise TypeError(f"{call.name} is not a pointwise op")
@@ -308,6 +320,24 @@ def _is_tensor(value: Any) -> bool:
     import torch
 
     return isinstance(value, torch.Tensor)
+
+
+def _layer_op(fn: Any) -> str | None:
+    """The op of one of torch's activation layers (not a subclass: its forward may differ)."""
+    import torch
+
+    name = type(fn).__name__
+    if name in _LAYERS and type(fn) is getattr(torch.nn, name, None):
+        return _LAYERS[name]
+    return None
+
+
+def _layer_is_default(fn: Any) -> bool:
+    """The layer as built with no arguments (nn.GELU(), not nn.GELU(approximate='tanh')): the
+    F. function's default formula is then the layer's."""
+    settings = {k: v for k, v in vars(fn).items() if not k.startswith("_") and k != "training"}
+    default = {k: v for k, v in vars(type(fn)()).items() if not k.startswith("_") and k != "training"}
+    return settings == default
 
 
 def _symbol(call: Call, op: str) -> str | None:
@@ -829,6 +859,8 @@ def _explain_unary(call: Call, op: str) -> Explanation:
     _calls.result_step(ex, call, out, note)
     formula = _UNARY.get(op)
     extra = set(call.kwargs) | ({"more"} if len(call.args) > 1 else set())
+    if _layer_op(call.fn) is not None and not _layer_is_default(call.fn):
+        extra.add("layer settings")  # nn.LeakyReLU(0.2): not F.leaky_relu's default formula
     if out.device.type == "meta":
         ex.checks.append(skipped_check())
     elif formula is not None and not extra and out.numel() and not out.is_complex() and out.shape == x.shape:
