@@ -380,20 +380,55 @@ def test_an_activation_layer_is_explained_as_its_function(tshape, layer):
     assert_tensor(doc["result"], want)
     spec = registry.for_callable(getattr(torch.nn, layer))
     assert spec is not None and spec.family == "pointwise"
-    checks = [c for c in doc["checks"] if c["label"].startswith("element")]
-    if family._LAYERS[layer] in family._UNARY:  # a formula by hand: against torch's element
-        (check,) = checks
-        assert check["ok"] and check["torch"] == pytest.approx(want[0, 0].item(), rel=1e-6)
-        assert check["manual"] == pytest.approx(want[0, 0].item(), rel=1e-5)
-    else:
-        assert not checks
+    (check,) = [c for c in doc["checks"] if c["label"].startswith("element")]
+    assert check["ok"] and check["torch"] == pytest.approx(want[0, 0].item(), rel=1e-6)
+    assert check["manual"] == pytest.approx(want[0, 0].item(), rel=1e-5, abs=1e-7)
 
 
-@pytest.mark.parametrize("built", ["nn.GELU(approximate='tanh')", "nn.LeakyReLU(0.2)", "nn.ELU(alpha=0.5)"])
-def test_a_layer_built_with_settings_gets_no_default_formula(tshape, built):
-    result = tshape("expr", f"{built}(x)", "-t", f"x={LAYER_X.tolist()}", "--json")
+SETTINGS = [
+    ("nn.LeakyReLU(0.2)", torch.nn.LeakyReLU(0.2)),
+    ("nn.ELU(alpha=0.5)", torch.nn.ELU(alpha=0.5)),
+    ("nn.CELU(2.0)", torch.nn.CELU(2.0)),
+    ("nn.Hardtanh(-0.5, 0.5)", torch.nn.Hardtanh(-0.5, 0.5)),
+    ("nn.Softplus(beta=2, threshold=1)", torch.nn.Softplus(beta=2, threshold=1)),
+    ("nn.Softshrink(1.0)", torch.nn.Softshrink(1.0)),
+    ("nn.Hardshrink(2.0)", torch.nn.Hardshrink(2.0)),
+    ("F.leaky_relu(x, 0.3)", lambda x: F.leaky_relu(x, 0.3)),
+    ("F.elu(x, alpha=2.0)", lambda x: F.elu(x, alpha=2.0)),
+    ("F.softplus(x, 3, 0.5)", lambda x: F.softplus(x, 3, 0.5)),
+    ("F.hardtanh(x, min_val=-2.0, max_val=0.1)", lambda x: F.hardtanh(x, min_val=-2.0, max_val=0.1)),
+]
+
+
+@pytest.mark.parametrize(("code", "fn"), SETTINGS, ids=[c for c, _ in SETTINGS])
+@pytest.mark.parametrize("first", [-1.5, 0.75, 3.0])
+def test_an_activation_with_settings_is_checked_with_its_settings(tshape, code, fn, first):
+    x = LAYER_X.clone()
+    x[0, 0] = first
+    want = fn(x)
+    expression = code if code.startswith("F.") else f"{code}(x)"
+    result = tshape("expr", expression, "-t", f"x={x.tolist()}", "--json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert_tensor(doc["result"], want)
+    (check,) = [c for c in doc["checks"] if c["label"].startswith("element")]
+    assert check["ok"] and check["torch"] == pytest.approx(want[0, 0].item(), rel=1e-6)
+    assert check["manual"] == pytest.approx(want[0, 0].item(), rel=1e-5, abs=1e-7)
+
+
+def test_a_layer_built_with_settings_gets_no_default_formula(tshape):
+    # nn.GELU(approximate='tanh') is not erf's GELU: no check rather than a wrong one
+    result = tshape("expr", "nn.GELU(approximate='tanh')(x)", "-t", f"x={LAYER_X.tolist()}", "--json")
     assert result.code == 0, result.stderr
     assert not [c for c in json.loads(result.stdout)["checks"] if c["label"].startswith("element")]
+
+
+def test_an_unknown_argument_gets_no_formula():
+    call = Call(F.leaky_relu, "F.leaky_relu", (LAYER_X,), {"slope": 0.2}, codes=["x"])
+    assert family._set_formula(call, "leaky_relu") is None
+    call = Call(F.leaky_relu, "F.leaky_relu", (LAYER_X, 0.2), codes=["x", "0.2"])
+    text, fn = family._set_formula(call, "leaky_relu")
+    assert "0.2" in text and fn(-1.0) == pytest.approx(-0.2)
 
 
 def test_a_subclassed_layer_is_not_taken_for_torchs():
@@ -403,3 +438,41 @@ def test_a_subclassed_layer_is_not_taken_for_torchs():
 
     assert family._layer_op(Doubled()) is None
     assert family._layer_op(torch.nn.ReLU()) == "relu"
+
+
+# Each formula against torch on a grid of inputs and settings, in float64 (torch computed here).
+GRID = [-30.0, -6.0, -3.0, -1.5, -0.5, -1e-3, 0.0, 1e-3, 0.25, 0.5, 1.0, 2.9, 3.0, 6.5, 19.0, 21.0, 40.0]
+SETTINGS_GRID = {
+    "leaky_relu": [{}, {"negative_slope": 0.2}, {"negative_slope": -1.5}],
+    "elu": [{}, {"alpha": 0.5}, {"alpha": 2.0}],
+    "celu": [{}, {"alpha": 0.5}, {"alpha": 3.0}],
+    "hardtanh": [{}, {"min_val": -0.5, "max_val": 2.0}],
+    "softplus": [{}, {"beta": 2.0, "threshold": 1.0}, {"beta": 0.5, "threshold": 30.0}],
+    "softshrink": [{}, {"lambd": 1.0}],
+    "hardshrink": [{}, {"lambd": 2.0}],
+}
+
+
+@pytest.mark.parametrize("op", sorted(family._SET))
+def test_each_formula_with_settings_is_torchs(op):
+    for kwargs in SETTINGS_GRID.get(op, [{}]):
+        x = torch.tensor(GRID, dtype=torch.float64)
+        want = getattr(F, op)(x, **kwargs)
+        call = Call(getattr(F, op), f"F.{op}", (x,), dict(kwargs), codes=["x"])
+        _, fn = family._set_formula(call, op)
+        for value, expected in zip(GRID, want.tolist(), strict=True):
+            assert fn(value) == pytest.approx(expected, rel=1e-9, abs=1e-12), (op, kwargs, value)
+
+
+@pytest.mark.parametrize("op", sorted(family._UNARY))
+def test_each_unary_formula_is_torchs(op):
+    fn = getattr(torch, op, None) or getattr(F, op)
+    values = [int(v) for v in GRID] if op == "bitwise_not" else [v for v in GRID if abs(v) < 25]
+    x = torch.tensor(values, dtype=torch.int64 if op == "bitwise_not" else torch.float64)
+    _, formula = family._UNARY[op]
+    for value, expected in zip(values, fn(x).tolist(), strict=True):
+        got = formula(value)
+        if isinstance(expected, float) and math.isnan(expected):
+            assert math.isnan(got), (op, value)
+        else:
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-12), (op, value)
