@@ -668,8 +668,8 @@ def _promotion_step(
 ) -> str:
     """The promotion step (and its check against torch.result_type); its note, for the result."""
     result = dtype_name(out.dtype) if _is_tensor(out) else dtype_name(promoted)
-    kind = spec.group if spec.group in ("compare", "logical", "divide") else "other"
-    note, step, check = promotion(names, values, promoted, symbol, result, kind)
+    group = spec.group if spec.group in ("compare", "logical", "divide") else "other"
+    note, step, check = promotion(names, values, promoted, symbol, result, group)
     ex.steps.append(step)
     if check is not None:
         ex.checks.append(check)
@@ -682,7 +682,7 @@ def promotion(
     promoted: Any,
     symbol: str,
     result: str | None = None,
-    kind: str = "other",
+    group: str = "other",
 ) -> tuple[str, Step, Check | None]:
     """Why two operands give `promoted` (torch.result_type's answer): the note, its step, and
     the check of the rule worked out by hand against torch (None outside the rule's table).
@@ -691,7 +691,7 @@ def promotion(
     guess = _predict(names, values)
     note = t(guess.reason, **(guess.params | {"dr": got}))
     if result is not None and result != got:
-        note += " " + t(f"pointwise.op_dtype.{kind}", dtype=result, promoted=got)
+        note += " " + t(f"pointwise.op_dtype.{group}", dtype=result, promoted=got)
     step = Step(t("pointwise.promote.title"), f"torch.result_type({names[0]}, {names[1]})", None, note)
     if guess.dtype is None:
         return note, step, None
