@@ -30,6 +30,10 @@ BROKEN_PIPE = 141  # errors.ExitCode.BROKEN_PIPE
 SIGINT_AT = "TSHAPE_TEST_SIGINT_AT"
 
 _exiting = False  # set once the exit code is final: from then on SIGINT changes nothing
+# Set by main(): this process runs one command and ends (the console script, a warm server's
+# child), so what torch's import leaves behind may be frozen out of garbage collection. A
+# notebook or a program that imports tshape keeps its collector as it is.
+one_shot = False
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -40,7 +44,8 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 def main(*, exit_now: bool = True) -> None:
     """The console script. `exit_now=False` ends with SystemExit as sys.exit does, for a
     caller that ends the process itself (the warm server's child)."""
-    global _exiting
+    global _exiting, one_shot
+    one_shot = True
     signal.signal(signal.SIGINT, _on_sigint)
     try:
         _moment("start")

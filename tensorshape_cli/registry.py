@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tensorshape_cli import entry
+
 if TYPE_CHECKING:
     from tensorshape_cli.explanation import Explanation
 
@@ -90,10 +92,13 @@ class Call:
 
     @property
     def result_name(self) -> str:
-        """The result's name in an explanation: y, as the notebook writes it, or out when an
-        operand is already called y (torch.where(c, x, y): y[1] would name two tensors)."""
+        """The result's name in an explanation: y, as the notebook writes it, else the first of
+        out, result, … that no operand is called (torch.where(c, x, y): y[1] would name two)."""
         inside = (c for codes in self.element_codes.values() for c in codes)
-        return "out" if "y" in {*self.codes, *self.keyword_codes.values(), *inside} else "y"
+        taken = {*self.codes, *self.keyword_codes.values(), *inside}
+        return next(
+            n for n in ("y", "out", "result", *(f"y{i}" for i in range(len(taken) + 1))) if n not in taken
+        )
 
     def arg(self, index: int, name: str, default: Any = _MISSING) -> Any:
         """The argument torch binds to parameter `name`, at position `index` or by keyword."""
@@ -192,10 +197,10 @@ def load_all() -> None:
     global _LOADED
     if _LOADED:
         return
-    if "torch" in sys.modules:
+    if "torch" in sys.modules and entry.one_shot:
         # torch's import leaves about a million objects behind; the allocations that follow
         # would make Python's full collections walk them all (~0.1 s each, several per run).
-        # Frozen, they are skipped for the rest of this short-lived process.
+        # Frozen, they are skipped for the rest of a process that runs one command.
         gc.freeze()
     for package_name in OP_PACKAGES:
         try:

@@ -20,7 +20,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import TYPE_CHECKING, Union
 
-from tensorshape_cli import settings
+from tensorshape_cli import entry, settings
 from tensorshape_cli.errors import InputError
 from tensorshape_cli.messages import t
 
@@ -171,14 +171,15 @@ class _HoldingInterrupts(importlib.abc.Loader):
         previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
         # torch's import makes about a million objects and frees almost none (~700): the full
         # collections it would set off on the way find nothing and cost ~0.15 s. Frozen after,
-        # they are never walked again in this short-lived process; not under the user's code
-        # (trace), whose module, frozen half-made, would never be torn down (its files flushed).
+        # they are never walked again in a process that runs one command (entry.one_shot); not
+        # under the user's code (trace), whose module, frozen half-made, would never be torn
+        # down (its files flushed).
         collecting = gc.isenabled()
         gc.disable()
         try:
             self._loader.exec_module(module)
         finally:
-            if not ran_user_code:
+            if entry.one_shot and not ran_user_code:
                 gc.freeze()
             if collecting:
                 gc.enable()

@@ -91,7 +91,7 @@ def test_real_values_agree_with_torch(fn, code, args, codes, kw):
     for check in elements:
         assert check["ok"], check
         name, _, index = check["label"].partition("[")
-        assert name == ("out" if "y" in codes else "y")  # the result, named apart from an operand y
+        assert name == ("out" if "y" in codes else "y") and name not in codes  # named apart from the operands
         idx = tuple(int(i) for i in index[:-1].split(", "))
         assert check["torch"] == pytest.approx(want[idx].item())
 
@@ -272,6 +272,8 @@ def test_the_result_is_out_when_an_operand_is_called_y():
     assert elements == ["out[0]", "out[1]"]
     other = explain(torch.where, "torch.where(c, a, b)", (c, x, y), ["c", "a", "b"])
     assert [k["label"] for k in other["checks"] if "[" in k["label"]] == ["y[0]", "y[1]"]
+    both = explain(torch.where, "torch.where(c, y, out)", (c, x, y), ["c", "y", "out"])
+    assert [k["label"] for k in both["checks"] if "[" in k["label"]] == ["result[0]", "result[1]"]
 
 
 def test_expr_keeps_the_rule_the_family_explains(tshape):

@@ -476,3 +476,25 @@ def test_each_unary_formula_is_torchs(op):
             assert math.isnan(got), (op, value)
         else:
             assert got == pytest.approx(expected, rel=1e-9, abs=1e-12), (op, value)
+
+
+EDGES = [*GRID, -2.5, 0.3, math.nan, math.inf, -math.inf]
+
+
+@pytest.mark.parametrize("op", sorted((set(family._UNARY) | set(family._SET)) - {"bitwise_not"}))
+def test_no_hand_check_is_wrong_at_the_edges(op):
+    # nan, infinities, overflow in float16, cancellation (x - tanh(x) near 0), each dtype:
+    # a ✗ here would accuse torch of a result it gets right
+    fn = getattr(F, op) if op in family._ACTIVATIONS else getattr(torch, op)
+    spec = registry.get("pointwise")
+    for kwargs in SETTINGS_GRID.get(op, [{}]):
+        for dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16):
+            for value in EDGES:
+                x = torch.tensor([value], dtype=dtype)
+                try:
+                    fn(x, **kwargs)
+                except RuntimeError:  # not implemented for this dtype
+                    continue
+                ex = spec.explain(Call(fn, op, (x,), dict(kwargs), codes=["x"], code=f"{op}(x)"))
+                wrong = [(c.expression, c.manual, c.torch) for c in ex.checks if not c.ok]
+                assert not wrong, (op, kwargs, dtype, value, wrong)

@@ -295,6 +295,35 @@ def test_a_running_thread_gets_pythons_whole_exit():
     assert "thread done" in proc.stdout  # not killed by the exit
 
 
+def test_only_a_one_command_process_freezes_torchs_objects():
+    # frozen objects are never collected: right for a process that ends after one command,
+    # wrong for a notebook or a program that imports tshape and goes on
+    in_process = textwrap.dedent(
+        """
+        import contextlib, gc, io
+        from tensorshape_cli.cli import invoke
+        with contextlib.redirect_stdout(io.StringIO()):
+            invoke(["expr", "x.softmax(-1)", "-t", "x=[1.0, 2]"])
+        print(gc.get_freeze_count())
+        """
+    )
+    proc = run_main(in_process)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0"]
+    console = textwrap.dedent(
+        """
+        import atexit, gc, sys
+        atexit.register(lambda: print("frozen", gc.get_freeze_count()))
+        sys.argv = ["tshape", "expr", "x.softmax(-1)", "-t", "x=[1.0, 2]", "-q"]
+        from tensorshape_cli.entry import main
+        main()
+        """
+    )
+    proc = run_main(console)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) > 100_000
+
+
 def test_traced_code_gets_pythons_whole_exit(tmp_path):
     # a file the user's code left open and unflushed is written out by Python's finalisation
     log = tmp_path / "log.txt"

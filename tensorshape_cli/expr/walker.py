@@ -328,8 +328,8 @@ class _Walker:
         _check_layout(out, call.code)
         if not step:
             return out
-        sub = _explained(spec, call, ok=True)
-        note, table = _summary(sub)
+        sub, by = _explained(spec, call, ok=True)
+        note, table = _summary(sub, by)
         if sub is not None:  # the family's hand checks (one element by hand) hold for this step
             self.ex.checks.extend(sub.checks)
         if caught:
@@ -345,7 +345,7 @@ class _Walker:
     def explain_failure(self, failure: Failure) -> None:
         node, call, e = failure.node, failure.call, failure.error
         sub = (
-            _explained(failure.spec, call, ok=False)
+            _explained(failure.spec, call, ok=False)[0]
             if failure.spec is not None and call is not None
             else None
         )
@@ -388,30 +388,33 @@ def _check_layout(value: Any, code: str) -> None:
             raise Refused(t("expr.layout", code=clip(code, 40), layout=layout))
 
 
-def _explained(spec: OpSpec, call: Call, ok: bool) -> Explanation | None:
-    """The spec's explanation of this call; the generic spec's when the spec cannot bind the
-    arguments or disagrees with torch (torch is right)."""
+def _explained(spec: OpSpec, call: Call, ok: bool) -> tuple[Explanation | None, OpSpec | None]:
+    """The spec's explanation of this call, and the spec; the generic spec's when the spec
+    cannot bind the arguments or disagrees with torch (torch is right)."""
     for candidate in (spec, registry.get("generic")):
         try:
             sub = candidate.explain(call)
         except Exception:
             continue
         if (sub.error is None) == ok:
-            return sub
-    return None
+            return sub, candidate
+    return None, None
 
 
-def _summary(sub: Explanation | None) -> tuple[str, Table | None]:
-    """One step's note and table from a spec's explanation: the notes of its rule steps (the
-    family's rule with the numbers: conv's channel rule and output sizes, which dims a norm
-    normalises together), then its result step's note (why the result has its shape), and the
-    first table (the rule, dimension by dimension)."""
+def _summary(sub: Explanation | None, by: OpSpec | None = None) -> tuple[str, Table | None]:
+    """One step's note and table from a spec's explanation: the notes of its rule steps when a
+    family explained it (the rule with the numbers: conv's channel rule and output sizes, which
+    dims a norm normalises together; a single command's steps speak of its own x and y), then
+    its result step's note (why the result has its shape), and the first table (the rule,
+    dimension by dimension)."""
     if sub is None:
         return "", None
     table = next((s.table for s in sub.steps if s.table is not None), None)
     results = [s for s in sub.steps if s.tensor is not None and s.tensor is sub.result]
     step = results[-1] if results else (sub.steps[-1] if sub.steps else None)
     final = step.note if step is not None else ""
+    if by is None or by.family in ("dedicated", "generic"):
+        return final, table
     rules = [
         s.note for s in sub.steps if s.tensor is None and s is not step and s.note and s.note not in final
     ]
