@@ -265,9 +265,7 @@ def _mask_step(
     mask = form.mask
     if form.causal:
         keep = torch.ones(big_l, big_s, dtype=torch.bool, device=scores.device).tril()
-        bias = torch.zeros(big_l, big_s, dtype=scores.dtype, device=scores.device).masked_fill(
-            ~keep, -math.inf
-        )
+        bias = _additive(~keep, scores)
         ex.steps.append(
             Step(
                 t("attention.causal.title"),
@@ -280,12 +278,14 @@ def _mask_step(
     if not isinstance(mask, torch.Tensor):
         return None
     want = fmt_shape(scores.shape)
-    if mask.dtype == torch.bool:
-        bias = torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device).masked_fill(~mask, -math.inf)
-        note = t("attention.mask.bool", mask=form.mask_code, ms=fmt_shape(mask.shape), want=want)
-    else:
-        bias = mask.to(scores.dtype)
-        note = t("attention.mask.float", mask=form.mask_code, ms=fmt_shape(mask.shape), want=want)
+    boolean = mask.dtype == torch.bool  # sdpa's True attends: MultiheadAttention's True masks out
+    bias = _additive(~mask if boolean else mask, scores)
+    note = t(
+        "attention.mask.bool" if boolean else "attention.mask.float",
+        mask=form.mask_code,
+        ms=fmt_shape(mask.shape),
+        want=want,
+    )
     ex.steps.append(Step(t("attention.mask.title"), form.mask_code, info(mask), note))
     return bias
 
@@ -382,6 +382,17 @@ def _mha_inputs(call: Call) -> tuple[list[Any], list[str]]:
         if key in call.keyword_codes:
             names[i] = call.keyword_codes[key]
     return values, names
+
+
+def _additive(mask: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """A mask as the bias torch adds to the scores: a bool mask's True is -inf (that key is
+    not attended to), a float mask is added as it is. Shared by sdpa's mask, the causal mask
+    and MultiheadAttention's two masks."""
+    import torch
+
+    if mask.dtype == torch.bool:
+        return torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device).masked_fill(mask, -math.inf)
+    return mask.to(scores.dtype)
 
 
 def explain_mha(call: Call) -> Explanation:
@@ -508,11 +519,7 @@ def explain_mha(call: Call) -> Explanation:
     padding = call.kwargs.get("key_padding_mask")
     mask = call.kwargs.get("attn_mask")
     if isinstance(padding, torch.Tensor):
-        pad = padding.reshape(n, 1, 1, big_s)
-        pad_bias = (
-            pad.float().masked_fill(pad, -math.inf) if pad.dtype == torch.bool else pad.to(scores.dtype)
-        )
-        bias = bias + pad_bias
+        bias = bias + _additive(padding.reshape(n, 1, 1, big_s), scores)
         ex.steps.append(
             Step(
                 t("attention.mha.padding.title"),
@@ -528,13 +535,7 @@ def explain_mha(call: Call) -> Explanation:
             )
         )
     if isinstance(mask, torch.Tensor):
-        shaped = mask.reshape(n, heads, big_l, big_s) if mask.dim() == 3 else mask
-        mask_bias = (
-            torch.zeros(shaped.shape, dtype=scores.dtype, device=scores.device).masked_fill(shaped, -math.inf)
-            if mask.dtype == torch.bool
-            else shaped.to(scores.dtype)
-        )
-        bias = bias + mask_bias
+        bias = bias + _additive(mask.reshape(n, heads, big_l, big_s) if mask.dim() == 3 else mask, scores)
         ex.steps.append(
             Step(
                 t("attention.mha.mask.title"),
