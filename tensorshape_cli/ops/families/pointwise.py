@@ -718,11 +718,9 @@ def promotes(a: Any, b: Any) -> bool:
 
 
 def _dtype_word(value: Any) -> str:
-    """int64 for a tensor, float (2.5) for a Python number, the operator as is."""
+    """int64 for a tensor, float (2.5) for a Python number."""
     if _is_tensor(value):
         return dtype_name(value.dtype)
-    if isinstance(value, str):
-        return value
     return f"{type(value).__name__} ({fmt_num(value)})"
 
 
