@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import operator
 import os
 import re
 import sys
@@ -54,6 +55,28 @@ STEP_OPTIONAL_KEYS = {"table", *OUTPUT_KEYS}
 TENSOR_KEYS = {"shape", "dtype", "stride", "contiguous", "values"}
 CHECK_KEYS = {"label", "expression", "manual", "torch", "ok"}
 ERROR_KEYS = {"kind", "message", "hint"}
+
+
+# Python's binary operators on tensors: the operator module's function → the symbol as written.
+OPERATORS: dict[Any, str] = {
+    operator.add: "+",
+    operator.sub: "-",
+    operator.mul: "*",
+    operator.truediv: "/",
+    operator.floordiv: "//",
+    operator.mod: "%",
+    operator.pow: "**",
+    operator.matmul: "@",
+    operator.and_: "&",
+    operator.or_: "|",
+    operator.xor: "^",
+    operator.lt: "<",
+    operator.le: "<=",
+    operator.gt: ">",
+    operator.ge: ">=",
+    operator.eq: "==",
+    operator.ne: "!=",
+}
 
 
 def _no_nan_constant(name: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import assert_schema, assert_tensor
+from conftest import OPERATORS, assert_schema, assert_tensor
 from test_lang import ENGLISH_WORDS, WORD, doc_texts
 
 from tensorshape_cli import registry, settings
@@ -23,24 +23,7 @@ from tensorshape_cli.registry import Call
 X = torch.tensor([[1.0, 2.0, 3.0], [4.0, -5.0, 6.5]])
 Y = torch.tensor([0.5, -1.5, 2.0])
 IX = torch.tensor([[1, 2, 3], [4, 5, 6]])
-SYMBOLS = {
-    operator.add: "+",
-    operator.sub: "-",
-    operator.mul: "*",
-    operator.truediv: "/",
-    operator.pow: "**",
-    operator.floordiv: "//",
-    operator.mod: "%",
-    operator.lt: "<",
-    operator.le: "<=",
-    operator.gt: ">",
-    operator.ge: ">=",
-    operator.eq: "==",
-    operator.ne: "!=",
-    operator.and_: "&",
-    operator.or_: "|",
-    operator.xor: "^",
-}
+SYMBOLS = {fn: symbol for fn, symbol in OPERATORS.items() if symbol != "@"}  # @ is a contraction
 
 
 def explain(fn: Any, a: Any, b: Any, names: tuple[str, str] = ("x", "y"), lang: str = "en", **kw: Any):

@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import OPERATORS
 
 from tensorshape_cli import registry, settings, vocabulary
 from tensorshape_cli.describe import dtype_name
@@ -68,30 +69,10 @@ REFLECTED = {
     "__ror__": "|",
     "__rxor__": "^",
 }
-SYMBOLS = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-    "@": operator.matmul,
-    "&": operator.and_,
-    "|": operator.or_,
-    "^": operator.xor,
-}
+SYMBOLS = {symbol: fn for fn, symbol in OPERATORS.items()}
 # op_db's operator variants, written as operators too (t0 + t1, -t0); << and >> are outside
 # expr's whitelist, abs(x) is a builtin call: those ops are written as functions only
-OPERATOR_FORMS: dict[Any, str] = {
-    **{fn: symbol for symbol, fn in SYMBOLS.items()},
-    operator.lt: "<",
-    operator.le: "<=",
-    operator.gt: ">",
-    operator.ge: ">=",
-    operator.eq: "==",
-    operator.ne: "!=",
-}
+OPERATOR_FORMS: dict[Any, str] = OPERATORS
 UNARY_FORMS: dict[Any, str] = {operator.neg: "-", operator.invert: "~"}
 NAMESPACES = (
     ("nn.functional.", "F."),
